@@ -1,0 +1,50 @@
+# SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
+# Shared by the lab scripts: paths, messages, and the facts every step keys on.
+# Sourced, not run.
+
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP=$(dirname "$LAB_DIR")
+BUILD=${HOSTCALL_BUILD:-$TOP/build}
+SRC=$BUILD/linux
+export CCACHE_DIR=${CCACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/hostcall/ccache}
+
+say() { printf 'lab: %s\n' "$*" >&2; }
+die() { printf 'lab: error: %s\n' "$*" >&2; exit 1; }
+
+# as_root CMD...: run CMD as root, through sudo when we are not root.
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then
+		"$@"
+	elif command -v sudo >/dev/null; then
+		sudo "$@"
+	else
+		die "need root to run '$*' (no sudo here): run it as root once, then retry"
+	fi
+}
+
+# hash_of FILE...: one hash over the names and contents of FILEs (missing ones count as empty).
+hash_of() {
+	local f
+	for f in "$@"; do
+		printf '%s\n' "${f#"$TOP"/}"
+		[ -f "$f" ] && cat "$f"
+	done | sha256sum | cut -c1-16
+}
+
+series_patches() {
+	find "$TOP/kernel/patches" -maxdepth 1 -name '[0-9]*.patch' | sort
+}
+
+# The kernel source version the tree under build/linux was made from.
+base_version() {
+	cat "$SRC/.git/hostcall-base" 2>/dev/null || true
+}
+
+# kernel_fragments NAME: the config fragments of lab kernel NAME, in order.
+kernel_fragments() {
+	case "$1" in
+	default) echo "$TOP/kernel/config/default.config" ;;
+	debug) echo "$TOP/kernel/config/default.config $TOP/kernel/config/debug.config" ;;
+	*) die "unknown lab kernel '$1' (choose default or debug)" ;;
+	esac
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
+# The contract of lab/run: what reaches stdout, arguments, files, exit status.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); echo "not ok $n - $1"; shift; printf '#   %s\n' "$@"; }
+
+# expect NAME STATUS EXPECTED_STDOUT_FILE LAB_RUN_ARGS...
+expect() {
+	local name=$1 want_status=$2 want_out=$3 status
+	shift 3
+	lab/run "$@" >"$work/out" 2>"$work/err"
+	status=$?
+	if [ "$status" -ne "$want_status" ]; then
+		not_ok "$name" "exit status $status, wanted $want_status; stderr ends:" \
+			"$(tail -n 5 "$work/err")"
+	elif [ -n "$want_out" ] && ! cmp -s "$work/out" "$want_out"; then
+		not_ok "$name" "stdout differs: got $(od -c "$work/out" | head -n 3)"
+	else
+		ok "$name"
+	fi
+}
+
+echo "TAP version 13"
+echo "1..13"
+
+printf 'a\0b\r\n\377\nto stderr\n' >"$work/bytes"
+expect "amd: stdout is the command's stdout and stderr, byte for byte" 0 "$work/bytes" \
+	-- sh -c 'printf "a\\0b\\r\\n\\377\\n"; echo "to stderr" >&2'
+
+printf '[a b][it'\''s][][*][$HOME][-x]' >"$work/args"
+expect "arguments arrive as separate words, unchanged" 0 "$work/args" \
+	-- sh -c 'for a; do printf "[%s]" "$a"; done' sh "a b" "it's" "" '*' '$HOME' -x
+
+printf '/root\n750\nadded file\n' >"$work/added"
+printf 'added file\n' >"$work/data.txt"
+chmod 750 "$work/data.txt"
+expect "--add copies into /root with its mode; cwd is /root" 0 "$work/added" \
+	--add "$work/data.txt" -- sh -c 'pwd; stat -c %a data.txt; cat data.txt'
+
+expect "the exit status is the command's" 3 "" -- sh -c 'exit 3'
+expect "a command killed by signal 9 gives 137" 137 "" -- sh -c 'kill -9 $$'
+printf '/usr/bin/hostcall-selftests\nkvm\n' >"$work/path"
+expect "project tools are on PATH and /dev/kvm exists" 0 "$work/path" \
+	-- sh -c 'command -v hostcall-selftests; test -c /dev/kvm && echo kvm'
+expect "a kernel report after init fails the run even if the command succeeded" 125 "" \
+	-- sh -c 'echo "BUG: lab self-test" >/dev/kmsg'
+expect "a kernel panic fails the run" 125 "" -- sh -c 'echo c >/proc/sysrq-trigger'
+expect "--timeout ends a command that hangs with 124" 124 "" --timeout 60 -- sleep 1000
+expect "--icount with --cpu intel is refused" 2 "" --cpu intel --icount -- true
+expect "an unknown option is refused" 2 "" --frobnicate -- true
+expect "--icount boots and runs" 0 "" --icount -- true
+
+printf 'x\0y\nintel err\n' >"$work/intel"
+expect "intel: stdout byte for byte, exit status, /dev/kvm" 5 "$work/intel" \
+	--cpu intel -- sh -c 'printf "x\\0y\\n"; echo "intel err" >&2; test -c /dev/kvm && exit 5'
