@@ -32,7 +32,7 @@ hash_of() {
 }
 
 series_patches() {
-	find "$TOP/kernel/patches" -maxdepth 1 -name '[0-9]*.patch' | sort
+	find "$TOP/kernel/patches" -maxdepth 1 -name '[0-9]*.patch' ! -name '0000-cover-letter.patch' | sort
 }
 
 # The kernel source version the tree under build/linux was made from.
