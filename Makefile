@@ -5,6 +5,7 @@
 # make test     every test, host and lab; last line "N passed, N failed, N skipped"
 # make demo     the lab running KVM inside both emulated vendors
 # make series   regenerate kernel/patches/ from the commits in build/linux
+# make series-builds  build the series with KVM=m, SECCOMP=n and for i386
 # make clean    remove what make built (build/linux, which may hold work, stays)
 
 CC      ?= cc
@@ -15,13 +16,17 @@ BUILD      := build
 GUEST_BIN  := $(BUILD)/guest-bin
 
 # Static programs that lab/run puts on the lab guest's PATH.
-GUEST_PROGS := $(GUEST_BIN)/kvm-hello
+GUEST_PROGS := $(GUEST_BIN)/kvm-hello $(GUEST_BIN)/hostcall-demo
 
 all: guest
 
 guest: $(GUEST_PROGS)
 
 $(GUEST_BIN)/kvm-hello: lab/guest/kvm-hello.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -static -o $@ $<
+
+$(GUEST_BIN)/hostcall-demo: lab/guest/hostcall-demo.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -o $@ $<
 
@@ -37,7 +42,11 @@ demo: lab
 series:
 	lab/series
 
+series-builds: lab
+	tests/run series-configs:tests/series-configs.t
+
 clean:
 	rm -rf $(GUEST_BIN) $(BUILD)/kernel $(BUILD)/selftests $(BUILD)/initramfs $(BUILD)/test-logs
+	git -C $(BUILD)/linux worktree remove --force $(BUILD)/bisect 2>/dev/null || true
 
-.PHONY: all guest lab test demo series clean
+.PHONY: all guest lab test demo series series-builds clean

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
+# The whole series builds in the configurations it must survive besides the
+# lab's: KVM as modules (the entry helper's export to kvm must resolve),
+# without seccomp, and for i386 (where the hypercall compiles out).
+# Cold, each is a full kernel build: `make series-builds` runs it.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+. lab/lib.sh
+
+configs=(kvm-modules no-seccomp i386)
+echo "TAP version 13"
+echo "1..${#configs[@]}"
+n=0
+for name in "${configs[@]}"; do
+	n=$((n + 1))
+	obj=$BUILD/kernel/config-$name
+	arch=x86_64 targets="bzImage"
+	mkdir -p "$obj"
+	cp "$BUILD/kernel/default/obj/.config" "$obj/.config"
+	case $name in
+	kvm-modules)
+		printf 'CONFIG_MODULES=y\nCONFIG_KVM=m\nCONFIG_KVM_AMD=m\nCONFIG_KVM_INTEL=m\n' >>"$obj/.config"
+		targets="bzImage modules"
+		want='CONFIG_KVM=m' ;;
+	no-seccomp)
+		printf '# CONFIG_SECCOMP is not set\n# CONFIG_SECCOMP_FILTER is not set\n' >>"$obj/.config"
+		want='# CONFIG_SECCOMP is not set' ;;
+	i386)
+		sed -i '/^CONFIG_64BIT=y/d' "$obj/.config"
+		printf '# CONFIG_64BIT is not set\n' >>"$obj/.config"
+		arch=i386
+		want='CONFIG_KVM=y' ;;
+	esac
+	log=$obj/build.log
+	# shellcheck disable=SC2086 # $targets is a list of make targets
+	if make -C "$SRC" O="$obj" ARCH=$arch CC="ccache gcc" -j"$(nproc)" olddefconfig $targets >"$log" 2>&1 &&
+	   grep -qxF "$want" "$obj/.config" && ! grep -q 'warning:' "$log"; then
+		echo "ok $n - the series builds: $name ($want)"
+	else
+		echo "not ok $n - the series builds: $name ($want)"
+		grep -E 'error|warning' "$log" | head -n 5 | sed 's/^/#   /'
+	fi
+done

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
+# The kernel series: each patch is checkpatch --strict clean, and the kernel
+# builds after each one (bisectable), with the lab's default configuration.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+. lab/lib.sh
+
+mapfile -t patches < <(series_patches)
+mapfile -t commits < <(git -C "$SRC" rev-list --reverse base..HEAD)
+echo "TAP version 13"
+echo "1..$((2 * ${#patches[@]}))"
+if [ ${#patches[@]} -ne ${#commits[@]} ]; then
+	echo "Bail out! build/linux holds ${#commits[@]} commits, kernel/patches ${#patches[@]}: run lab/build"
+	exit 1
+fi
+
+# checkpatch runs spdxcheck with python3; Debian's has the ply module.
+n=0
+for p in "${patches[@]}"; do
+	n=$((n + 1))
+	out=$(cd "$SRC" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl --strict --terse --show-types "$p" 2>&1)
+	if [ $? -eq 0 ] && ! grep -qE 'ERROR|WARNING|CHECK' <<<"$out"; then
+		echo "ok $n - checkpatch --strict: ${p##*/}"
+	else
+		echo "not ok $n - checkpatch --strict: ${p##*/}"
+		printf '%s\n' "$out" | grep -E 'ERROR|WARNING|CHECK' | sed 's/^/#   /'
+	fi
+done
+
+# Each prefix of the series, built incrementally from a copy of the default
+# kernel's objects in build/linux itself (same paths, so ccache hits for
+# every file a patch does not change); build/linux returns to the tip after.
+obj=$BUILD/kernel/bisect/obj
+mkdir -p "$obj"
+rsync -a --delete "$BUILD/kernel/default/obj/" "$obj/"
+tip=$(git -C "$SRC" symbolic-ref -q --short HEAD)
+trap 'git -C "$SRC" checkout -q "$tip"' EXIT
+for c in "${commits[@]}"; do
+	n=$((n + 1))
+	git -C "$SRC" checkout -q --detach "$c"
+	subject=$(git -C "$SRC" log -1 --format=%s)
+	log=$BUILD/kernel/bisect/build-$n.log
+	if make -C "$SRC" O="$obj" ARCH=x86_64 CC="ccache gcc" -j"$(nproc)" bzImage >"$log" 2>&1 &&
+	   ! grep -q 'warning:' "$log"; then
+		echo "ok $n - builds with: $subject"
+	else
+		echo "not ok $n - builds with: $subject"
+		grep -E 'error|warning' "$log" | head -n 5 | sed 's/^/#   /'
+	fi
+done
