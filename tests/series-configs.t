@@ -35,7 +35,7 @@ for name in "${configs[@]}"; do
 	log=$obj/build.log
 	# shellcheck disable=SC2086 # $targets is a list of make targets
 	if make -C "$SRC" O="$obj" ARCH=$arch CC="ccache gcc" -j"$(nproc)" olddefconfig $targets >"$log" 2>&1 &&
-	   grep -qxF "$want" "$obj/.config" && ! grep -q 'warning:' "$log"; then
+	   grep -qxF "$want" "$obj/.config" && ! grep -q ': warning:' "$log"; then
 		echo "ok $n - the series builds: $name ($want)"
 	else
 		echo "not ok $n - the series builds: $name ($want)"

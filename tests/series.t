@@ -42,7 +42,7 @@ for c in "${commits[@]}"; do
 	subject=$(git -C "$SRC" log -1 --format=%s)
 	log=$BUILD/kernel/bisect/build-$n.log
 	if make -C "$SRC" O="$obj" ARCH=x86_64 CC="ccache gcc" -j"$(nproc)" bzImage >"$log" 2>&1 &&
-	   ! grep -q 'warning:' "$log"; then
+	   ! grep -q ': warning:' "$log"; then
 		echo "ok $n - builds with: $subject"
 	else
 		echo "not ok $n - builds with: $subject"
