@@ -22,11 +22,7 @@ all: guest
 
 guest: $(GUEST_PROGS)
 
-$(GUEST_BIN)/kvm-hello: lab/guest/kvm-hello.c
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -static -o $@ $<
-
-$(GUEST_BIN)/hostcall-demo: lab/guest/hostcall-demo.c
+$(GUEST_BIN)/%: lab/guest/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -o $@ $<
 

@@ -40,6 +40,24 @@ base_version() {
 	cat "$SRC/.git/hostcall-base" 2>/dev/null || true
 }
 
+# kmake MAKE_ARG...: make in the lab's kernel tree, with ccache, on every core.
+kmake() {
+	make -C "$SRC" CC="ccache gcc" -j"$(nproc)" "$@"
+}
+
+# kernel_builds LOG MAKE_ARG...: kmake into LOG; true if make succeeded and
+# the compiler warned of nothing. Otherwise the first problems follow, as TAP
+# comments.
+kernel_builds() {
+	local log=$1
+	shift
+	if kmake "$@" >"$log" 2>&1 && ! grep -q ': warning:' "$log"; then
+		return 0
+	fi
+	grep -E ': (warning|error):|ERROR:|\*\*\*' "$log" | head -n 5 | sed 's/^/#   /'
+	return 1
+}
+
 # kernel_fragments NAME: the config fragments of lab kernel NAME, in order.
 kernel_fragments() {
 	case "$1" in

@@ -34,11 +34,11 @@ for name in "${configs[@]}"; do
 	esac
 	log=$obj/build.log
 	# shellcheck disable=SC2086 # $targets is a list of make targets
-	if make -C "$SRC" O="$obj" ARCH=$arch CC="ccache gcc" -j"$(nproc)" olddefconfig $targets >"$log" 2>&1 &&
-	   grep -qxF "$want" "$obj/.config" && ! grep -q ': warning:' "$log"; then
+	if problems=$(kernel_builds "$log" O="$obj" ARCH=$arch olddefconfig $targets) &&
+	   grep -qxF "$want" "$obj/.config"; then
 		echo "ok $n - the series builds: $name ($want)"
 	else
 		echo "not ok $n - the series builds: $name ($want)"
-		grep -E 'error|warning' "$log" | head -n 5 | sed 's/^/#   /'
+		printf '%s\n' "$problems"
 	fi
 done

@@ -41,11 +41,10 @@ for c in "${commits[@]}"; do
 	git -C "$SRC" checkout -q --detach "$c"
 	subject=$(git -C "$SRC" log -1 --format=%s)
 	log=$BUILD/kernel/bisect/build-$n.log
-	if make -C "$SRC" O="$obj" ARCH=x86_64 CC="ccache gcc" -j"$(nproc)" bzImage >"$log" 2>&1 &&
-	   ! grep -q ': warning:' "$log"; then
+	if problems=$(kernel_builds "$log" O="$obj" ARCH=x86_64 bzImage); then
 		echo "ok $n - builds with: $subject"
 	else
 		echo "not ok $n - builds with: $subject"
-		grep -E 'error|warning' "$log" | head -n 5 | sed 's/^/#   /'
+		printf '%s\n' "$problems"
 	fi
 done
