@@ -39,7 +39,7 @@ series:
 	lab/series
 
 series-builds: lab
-	tests/run series-configs:tests/series-configs.t
+	tests/run "series-configs:tests/series-configs.t --full"
 
 clean:
 	rm -rf $(GUEST_BIN) $(BUILD)/kernel $(BUILD)/selftests $(BUILD)/initramfs $(BUILD)/test-logs
