@@ -17,11 +17,20 @@ cd "$(dirname "$0")/.."
 full=0
 [ "${1:-}" = --full ] && full=1
 
-# The objects of the series' C files, as make targets (virt/kvm is built
-# from arch/x86/kvm).
+# The objects of the series' C files that the configuration in $1 builds,
+# as make targets (virt/kvm is built from arch/x86/kvm). An object is built
+# unless its Makefile adds it under obj-$(CONFIG_X) with X unset.
 series_objects() {
+	local target cfg
 	git -C "$SRC" diff --name-only base..HEAD -- '*.c' ':!tools' |
-		sed -e 's|^virt/kvm/.*|arch/x86/kvm/|' -e 's|\.c$|.o|' | sort -u
+		sed -e 's|^virt/kvm/.*|arch/x86/kvm/|' -e 's|\.c$|.o|' | sort -u |
+	while read -r target; do
+		cfg=$(sed -n "s|^obj-\$(\(CONFIG_[A-Z0-9_]*\)).*[[:space:]]${target##*/}.*|\1|p" \
+			"$SRC/$(dirname "$target")/Makefile" 2>/dev/null | head -n 1)
+		if [ -z "$cfg" ] || grep -q "^$cfg=[ym]" "$1"; then
+			echo "$target"
+		fi
+	done
 }
 
 configs=(kvm-modules no-seccomp i386)
@@ -48,11 +57,14 @@ for name in "${configs[@]}"; do
 		arch=i386
 		want='CONFIG_KVM=y' ;;
 	esac
+	log=$obj/build.log
 	if [ $full -eq 0 ] && [ "$name" != kvm-modules ]; then
-		targets="prepare $(series_objects | tr '\n' ' ')"
+		# The objects depend on the configuration: settle it first.
+		kmake O="$obj" ARCH=$arch olddefconfig >"$log" 2>&1 ||
+			die "make olddefconfig failed for $name (see $log)"
+		targets="prepare $(series_objects "$obj/.config" | tr '\n' ' ')"
 		what=objects
 	fi
-	log=$obj/build.log
 	# shellcheck disable=SC2086 # $targets is a list of make targets
 	if problems=$(kernel_builds "$log" O="$obj" ARCH=$arch olddefconfig $targets) &&
 	   grep -qxF "$want" "$obj/.config"; then
