@@ -19,14 +19,18 @@ full=0
 
 # The objects of the series' C files that the configuration in $1 builds,
 # as make targets (virt/kvm is built from arch/x86/kvm). An object is built
-# unless its Makefile adds it under obj-$(CONFIG_X) with X unset.
+# unless its Kbuild or Makefile adds it under obj-$(CONFIG_X) with X unset.
 series_objects() {
-	local target cfg
+	local target name cfg
 	git -C "$SRC" diff --name-only base..HEAD -- '*.c' ':!tools' |
 		sed -e 's|^virt/kvm/.*|arch/x86/kvm/|' -e 's|\.c$|.o|' | sort -u |
 	while read -r target; do
-		cfg=$(sed -n "s|^obj-\$(\(CONFIG_[A-Z0-9_]*\)).*[[:space:]]${target##*/}.*|\1|p" \
-			"$SRC/$(dirname "$target")/Makefile" 2>/dev/null | head -n 1)
+		# A directory (kvm/) is added by its parent's Makefile, as a file is.
+		name=${target%/}
+		name=${name##*/}${target##*[^/]}
+		cfg=$(cat "$SRC/$(dirname "${target%/}")"/{Kbuild,Makefile} 2>/dev/null |
+			sed -n "s|^obj-\$(\(CONFIG_[A-Z0-9_]*\)).*[[:space:]]${name}\([[:space:]].*\)\{0,1\}$|\1|p" |
+			head -n 1)
 		if [ -z "$cfg" ] || grep -q "^$cfg=[ym]" "$1"; then
 			echo "$target"
 		fi
