@@ -3,7 +3,7 @@
 # lab/build: results are reused while their inputs are unchanged, and a patch
 # that does not apply stops the build with a message naming it and the base.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 top=$PWD
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -11,7 +11,7 @@
 # and i386 build the objects that the series changes, which is where they
 # can break; --full (make series-builds) builds those kernels whole too.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 . lab/lib.sh
 
 full=0

@@ -3,7 +3,7 @@
 # The kernel series: each patch is checkpatch --strict clean, and the kernel
 # builds after each one (bisectable), with the lab's default configuration.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 . lab/lib.sh
 
 mapfile -t patches < <(series_patches)
