@@ -62,15 +62,15 @@ for name in "${configs[@]}"; do
 		want='CONFIG_KVM=y' ;;
 	esac
 	log=$obj/build.log
+	# The configuration first: which objects to build depends on it.
+	kmake O="$obj" ARCH=$arch olddefconfig >"$log" 2>&1 ||
+		die "make olddefconfig failed for $name (see $log)"
 	if [ $full -eq 0 ] && [ "$name" != kvm-modules ]; then
-		# The objects depend on the configuration: settle it first.
-		kmake O="$obj" ARCH=$arch olddefconfig >"$log" 2>&1 ||
-			die "make olddefconfig failed for $name (see $log)"
 		targets="prepare $(series_objects "$obj/.config" | tr '\n' ' ')"
 		what=objects
 	fi
 	# shellcheck disable=SC2086 # $targets is a list of make targets
-	if problems=$(kernel_builds "$log" O="$obj" ARCH=$arch olddefconfig $targets) &&
+	if problems=$(kernel_builds "$log" O="$obj" ARCH=$arch $targets) &&
 	   grep -qxF "$want" "$obj/.config"; then
 		echo "ok $n - the series' $what build: $name ($want)"
 	else
