@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause */
+/*
+ * libhostcall: run the process's own C code in guest ring 0 of a KVM VM that
+ * maps the process's address space at the same addresses, with its host
+ * system calls made by KVM_HC_HOST_SYSCALL, or by an exit to the calling
+ * thread where the kernel does not offer that hypercall.
+ *
+ * Errors follow the kernel's convention: functions returning a pointer give
+ * NULL and set errno; the others return a negative errno value.
+ */
+#ifndef HOSTCALL_H
+#define HOSTCALL_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct hc_vm;
+
+/* hc_vm_mode(): how the guest's system calls reach the host. */
+#define HC_MODE_HYPERCALL	1	/* KVM_HC_HOST_SYSCALL, no exit to user mode */
+#define HC_MODE_EXIT		2	/* KVM_RUN returns, the thread makes the call */
+
+/* hc_vm_create() flags. */
+#define HC_FORCE_EXIT	(1u << 0)	/* use the exit path even where the hypercall exists */
+#define HC_EINTR	(1u << 1)	/* a call a signal handler interrupted fails with -EINTR */
+
+struct hc_vm *hc_vm_create(unsigned int flags);
+void hc_vm_destroy(struct hc_vm *vm);
+int hc_vm_mode(const struct hc_vm *vm);
+
+/*
+ * Run fn(arg) in guest ring 0 on the calling thread's vCPU of @vm and return
+ * its result; -EFAULT if the guest faulted (see hc_vm_last_fault()), -EBUSY
+ * if the thread is already running @vm from a signal handler's caller, or
+ * another negative errno if KVM failed. Called in the guest, it calls fn.
+ */
+long hc_vm_call(struct hc_vm *vm, long (*fn)(void *), void *arg);
+
+/* Why the calling thread's last hc_vm_call() on @vm returned -EFAULT. */
+#define HC_FAULT_SHUTDOWN	(-1)	/* the vCPU shut down (triple fault) */
+#define HC_FAULT_MEMORY		(-2)	/* KVM could not reach the host memory behind a guest access */
+
+struct hc_fault {
+	int vector;		/* exception vector 0-31, or HC_FAULT_* */
+	unsigned int error_code;	/* as the CPU pushed it, else 0 */
+	unsigned long rip;	/* the faulting instruction */
+	unsigned long addr;	/* #PF: the address (CR2); else 0 */
+};
+
+/* 0 and *fault filled, or -ENOENT if that call did not fault. */
+int hc_vm_last_fault(struct hc_vm *vm, struct hc_fault *fault);
+
+/*
+ * A raw system call: the result as the kernel returns it (-errno on failure;
+ * errno is not touched). In the guest it goes to the host like every
+ * syscall instruction there; outside, it is a plain system call.
+ */
+long hc_syscall(long nr, ...);
+
+/* 1 when running in guest ring 0 (inside hc_vm_call()), else 0. */
+int hc_in_guest(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HOSTCALL_H */

@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
+/*
+ * The guest's page tables map every address of the process at itself
+ * (GVA == HVA), so that a pointer means the same in guest and host.
+ *
+ * Guest-physical space is smaller than the 47-bit user address space, so it
+ * is handed out per 1 GiB window of addresses that the guest touches: each
+ * window is a memslot over those host addresses at the next free GPA, and the
+ * page tables translate each address of the window to that GPA.
+ *
+ * Entries are made lazily, from the guest's page faults, with the host
+ * mapping's permissions: present if readable, writable if writable, 2 MiB at
+ * a time where the whole 2 MiB is mapped alike, else 4 KiB pages. A fault on
+ * memory the process does not have is reported with its address. Entries go
+ * stale when the process unmaps or protects memory; KVM then fails KVM_RUN
+ * with -EFAULT, and run.c drops every entry (hc_paging_forget()) so that the
+ * access faults again in the guest, with its address.
+ *
+ * GVA -> GPA never changes for a given address, so a vCPU that still caches
+ * a dropped entry translates correctly; and table pages are never freed, so
+ * a vCPU walking them concurrently never reads a reused page.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include "internal.h"
+
+#define PTE_PRESENT	(1ULL << 0)
+#define PTE_WRITABLE	(1ULL << 1)
+#define PTE_LARGE	(1ULL << 7)
+#define PTE_PINNED	(1ULL << 9)	/* ignored by the CPU: never dropped */
+#define PTE_ADDR	0x000ffffffffff000ULL
+
+#define TABLES_SIZE	(64UL << 20)	/* reserved, not committed */
+#define ENTRIES		512
+#define REGION_SIZE	(2UL << 20)
+
+/* Host permissions of a page, from /proc/self/maps. */
+#define PROT_R	1
+#define PROT_W	2
+
+static uint64_t *table(struct hc_vm *vm, uint64_t entry)
+{
+	return vm->tables + (entry & PTE_ADDR) / sizeof(uint64_t);
+}
+
+static void set_entry(uint64_t *entry, uint64_t value)
+{
+	/* Other vCPUs may be walking the tables. */
+	__atomic_store_n(entry, value, __ATOMIC_RELEASE);
+}
+
+/* The table that @entry points to, allocated zeroed on first use. */
+static uint64_t *next_table(struct hc_vm *vm, uint64_t *entry)
+{
+	if (!(*entry & PTE_PRESENT)) {
+		if (vm->tables_used == vm->tables_max)
+			return NULL;
+		set_entry(entry, vm->tables_used++ * HC_PAGE_SIZE | PTE_PRESENT | PTE_WRITABLE);
+	}
+	return table(vm, *entry);
+}
+
+static int index_of(uint64_t addr, int level)
+{
+	return (addr >> (12 + 9 * level)) & (ENTRIES - 1);
+}
+
+/* The GPA of @addr: its window's memslot, created on first use. */
+static int window_gpa(struct hc_vm *vm, uint64_t addr, uint64_t *gpa)
+{
+	uint64_t hva = addr & ~(HC_WINDOW_SIZE - 1);
+	struct kvm_userspace_memory_region slot;
+	struct hc_window *w;
+	long ret;
+	int i;
+
+	for (i = 0; i < vm->nr_windows; i++) {
+		if (vm->windows[i].hva == hva) {
+			*gpa = vm->windows[i].gpa + (addr - hva);
+			return 0;
+		}
+	}
+	/* Window 0 of GPA space holds the page tables. */
+	if (vm->nr_windows == HC_MAX_WINDOWS ||
+	    (uint64_t)(vm->nr_windows + 2) << HC_WINDOW_SHIFT > 1ULL << vm->phys_bits)
+		return -ENOSPC;
+	w = &vm->windows[vm->nr_windows];
+	slot = (struct kvm_userspace_memory_region){
+		.slot = vm->nr_windows + 1,
+		.guest_phys_addr = (uint64_t)(vm->nr_windows + 1) << HC_WINDOW_SHIFT,
+		.memory_size = hva + HC_WINDOW_SIZE > HC_USER_END ? HC_USER_END - hva : HC_WINDOW_SIZE,
+		.userspace_addr = hva,
+	};
+	ret = hc_ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot);
+	if (ret < 0)
+		return ret;
+	w->hva = hva;
+	w->gpa = slot.guest_phys_addr;
+	vm->nr_windows++;
+	*gpa = w->gpa + (addr - hva);
+	return 0;
+}
+
+/* The page directory entry of @addr, with the tables above it made. */
+static uint64_t *pde_of(struct hc_vm *vm, uint64_t addr)
+{
+	uint64_t *pdpt, *pd;
+
+	pdpt = next_table(vm, &vm->tables[index_of(addr, 3)]);
+	pd = pdpt ? next_table(vm, &pdpt[index_of(addr, 2)]) : NULL;
+	return pd ? &pd[index_of(addr, 1)] : NULL;
+}
+
+/* The 4 KiB table under @pde; a 2 MiB entry there is dropped for it. */
+static uint64_t *page_table(struct hc_vm *vm, uint64_t *pde)
+{
+	if (*pde & PTE_LARGE)
+		set_entry(pde, 0);
+	return next_table(vm, pde);
+}
+
+static uint64_t leaf(uint64_t gpa, uint8_t prot)
+{
+	if (!(prot & PROT_R))
+		return 0;
+	return gpa | PTE_PRESENT | (prot & PROT_W ? PTE_WRITABLE : 0);
+}
+
+/* Parse "start-end perms" at the head of a /proc/self/maps line. */
+static bool parse_maps_line(const char *line, uint64_t *start, uint64_t *end, uint8_t *prot)
+{
+	uint64_t *field = start;
+	const char *p = line;
+
+	*start = *end = 0;
+	for (;; p++) {
+		unsigned int digit;
+
+		if (*p >= '0' && *p <= '9')
+			digit = *p - '0';
+		else if (*p >= 'a' && *p <= 'f')
+			digit = *p - 'a' + 10;
+		else if (*p == '-' && field == start)
+			field = end, digit = 16;
+		else
+			break;
+		if (digit < 16)
+			*field = *field << 4 | digit;
+	}
+	if (*p != ' ' || field != end)
+		return false;
+	*prot = (p[1] == 'r' ? PROT_R : 0) | (p[2] == 'w' ? PROT_W : 0);
+	return true;
+}
+
+/*
+ * prot[i]: the host permissions of page i of the 2 MiB at @region. Read with
+ * raw system calls into a buffer on the stack: see hc_raw_syscall().
+ */
+static int region_prot(uint64_t region, uint8_t prot[ENTRIES])
+{
+	char buf[4096], line[64];
+	size_t len = 0;
+	bool done = false;
+	long fd, n;
+
+	memset(prot, 0, ENTRIES);
+	fd = hc_raw_syscall(SYS_open, (long)"/proc/self/maps", O_RDONLY | O_CLOEXEC, 0, 0, 0, 0);
+	if (fd < 0)
+		return fd;
+	while (!done && (n = hc_raw_syscall(SYS_read, fd, (long)buf, sizeof(buf), 0, 0, 0)) > 0) {
+		for (long i = 0; i < n && !done; i++) {
+			uint64_t start, end, page;
+			uint8_t p;
+
+			if (buf[i] != '\n') {
+				if (len < sizeof(line) - 1)
+					line[len++] = buf[i];
+				continue;
+			}
+			line[len] = '\0';
+			len = 0;
+			if (!parse_maps_line(line, &start, &end, &p))
+				continue;
+			if (start >= region + REGION_SIZE) {
+				done = true;
+				continue;
+			}
+			for (page = start > region ? start : region;
+			     page < end && page < region + REGION_SIZE; page += HC_PAGE_SIZE)
+				prot[(page - region) / HC_PAGE_SIZE] = p;
+		}
+	}
+	hc_raw_syscall(SYS_close, fd, 0, 0, 0, 0, 0);
+	return n < 0 ? n : 0;
+}
+
+/*
+ * A guest page fault at @addr: map its 2 MiB as the host has it, or -EFAULT
+ * if the host has no such access there either.
+ */
+int hc_paging_fault(struct hc_vm *vm, uint64_t addr, bool write)
+{
+	uint64_t region = addr & ~(REGION_SIZE - 1), gpa, *pde, *pt;
+	uint8_t prot[ENTRIES], want = PROT_R | (write ? PROT_W : 0);
+	int ret, i;
+	bool alike = true;
+
+	if (addr >= HC_USER_END)
+		return -EFAULT;
+	ret = region_prot(region, prot);
+	if (ret < 0)
+		return ret;
+	if ((prot[(addr - region) / HC_PAGE_SIZE] & want) != want)
+		return -EFAULT;
+	for (i = 1; i < ENTRIES; i++)
+		alike &= prot[i] == prot[0];
+
+	pthread_mutex_lock(&vm->lock);
+	ret = window_gpa(vm, region, &gpa);
+	pde = ret ? NULL : pde_of(vm, region);
+	if (!ret && !pde)
+		ret = -ENOMEM;
+	if (ret)
+		goto out;
+	if (alike && (!(*pde & PTE_PRESENT) || (*pde & PTE_LARGE))) {
+		set_entry(pde, leaf(gpa, prot[0]) | PTE_LARGE);
+		goto out;
+	}
+	pt = page_table(vm, pde);
+	if (!pt) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < ENTRIES; i++) {
+		if (!(pt[i] & PTE_PINNED))
+			set_entry(&pt[i], leaf(gpa + i * HC_PAGE_SIZE, prot[i]));
+	}
+out:
+	pthread_mutex_unlock(&vm->lock);
+	return ret;
+}
+
+/* Map [start, start + len) now and for good: what the CPU itself reads. */
+int hc_paging_pin(struct hc_vm *vm, const void *start, size_t len, bool writable)
+{
+	uint64_t addr = (uintptr_t)start & ~(HC_PAGE_SIZE - 1), end = (uintptr_t)start + len;
+	int ret = 0;
+
+	pthread_mutex_lock(&vm->lock);
+	for (; addr < end && !ret; addr += HC_PAGE_SIZE) {
+		uint64_t gpa, *pde, *pt;
+
+		ret = window_gpa(vm, addr, &gpa);
+		pde = ret ? NULL : pde_of(vm, addr);
+		pt = pde ? page_table(vm, pde) : NULL;
+		if (!ret && !pt)
+			ret = -ENOMEM;
+		if (!ret)
+			set_entry(&pt[index_of(addr, 0)],
+				  leaf(gpa, PROT_R | (writable ? PROT_W : 0)) | PTE_PINNED);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return ret;
+}
+
+/* Drop every entry but the pinned ones: they are remade from faults. */
+void hc_paging_forget(struct hc_vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	for (int i4 = 0; i4 < ENTRIES; i4++) {
+		uint64_t *pdpt;
+
+		if (!(vm->tables[i4] & PTE_PRESENT))
+			continue;
+		pdpt = table(vm, vm->tables[i4]);
+		for (int i3 = 0; i3 < ENTRIES; i3++) {
+			uint64_t *pd;
+
+			if (!(pdpt[i3] & PTE_PRESENT))
+				continue;
+			pd = table(vm, pdpt[i3]);
+			for (int i2 = 0; i2 < ENTRIES; i2++) {
+				uint64_t *pt;
+
+				if (pd[i2] & PTE_LARGE) {
+					set_entry(&pd[i2], 0);
+					continue;
+				}
+				if (!(pd[i2] & PTE_PRESENT))
+					continue;
+				pt = table(vm, pd[i2]);
+				for (int i1 = 0; i1 < ENTRIES; i1++) {
+					if (!(pt[i1] & PTE_PINNED))
+						set_entry(&pt[i1], 0);
+				}
+			}
+		}
+	}
+	pthread_mutex_unlock(&vm->lock);
+}
+
+/* The top-level table (CR3 = GPA 0) and the memslot that holds the tables. */
+int hc_paging_init(struct hc_vm *vm)
+{
+	struct kvm_userspace_memory_region slot = { .memory_size = TABLES_SIZE };
+
+	vm->tables = mmap(NULL, TABLES_SIZE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (vm->tables == MAP_FAILED) {
+		vm->tables = NULL;
+		return -errno;
+	}
+	vm->tables_max = TABLES_SIZE / HC_PAGE_SIZE;
+	vm->tables_used = 1;
+	slot.userspace_addr = (uintptr_t)vm->tables;
+	return hc_ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot);
+}
+
+void hc_paging_free(struct hc_vm *vm)
+{
+	if (vm->tables)
+		munmap(vm->tables, TABLES_SIZE);
+}
