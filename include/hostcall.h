@@ -15,6 +15,10 @@
 extern "C" {
 #endif
 
+#ifndef HC_API
+#define HC_API __attribute__((visibility("default")))
+#endif
+
 struct hc_vm;
 
 /* hc_vm_mode(): how the guest's system calls reach the host. */
@@ -25,41 +29,43 @@ struct hc_vm;
 #define HC_FORCE_EXIT	(1u << 0)	/* use the exit path even where the hypercall exists */
 #define HC_EINTR	(1u << 1)	/* a call a signal handler interrupted fails with -EINTR */
 
-struct hc_vm *hc_vm_create(unsigned int flags);
-void hc_vm_destroy(struct hc_vm *vm);
-int hc_vm_mode(const struct hc_vm *vm);
+HC_API struct hc_vm *hc_vm_create(unsigned int flags);
+HC_API void hc_vm_destroy(struct hc_vm *vm);
+HC_API int hc_vm_mode(const struct hc_vm *vm);
 
 /*
- * Run fn(arg) in guest ring 0 on the calling thread's vCPU of @vm and return
- * its result; -EFAULT if the guest faulted (see hc_vm_last_fault()), -EBUSY
- * if the thread is already running @vm from a signal handler's caller, or
- * another negative errno if KVM failed. Called in the guest, it calls fn.
+ * Run fn(arg) in guest ring 0 on the calling thread's vCPU of @vm (made on
+ * first use) and return its result. -EFAULT if the guest faulted (see
+ * hc_vm_last_fault()); -EBUSY from a signal handler that interrupted this
+ * thread's own hc_vm_call() on @vm; another negative errno if KVM failed.
+ * Called in the guest, it calls fn directly.
  */
-long hc_vm_call(struct hc_vm *vm, long (*fn)(void *), void *arg);
+HC_API long hc_vm_call(struct hc_vm *vm, long (*fn)(void *), void *arg);
 
 /* Why the calling thread's last hc_vm_call() on @vm returned -EFAULT. */
 #define HC_FAULT_SHUTDOWN	(-1)	/* the vCPU shut down (triple fault) */
 #define HC_FAULT_MEMORY		(-2)	/* KVM could not reach the host memory behind a guest access */
+#define HC_FAULT_KVM		(-3)	/* KVM stopped the guest: error_code is the KVM_EXIT_* reason */
 
 struct hc_fault {
 	int vector;		/* exception vector 0-31, or HC_FAULT_* */
-	unsigned int error_code;	/* as the CPU pushed it, else 0 */
+	unsigned int error_code;	/* as the CPU pushed it; HC_FAULT_KVM: exit reason */
 	unsigned long rip;	/* the faulting instruction */
 	unsigned long addr;	/* #PF: the address (CR2); else 0 */
 };
 
 /* 0 and *fault filled, or -ENOENT if that call did not fault. */
-int hc_vm_last_fault(struct hc_vm *vm, struct hc_fault *fault);
+HC_API int hc_vm_last_fault(struct hc_vm *vm, struct hc_fault *fault);
 
 /*
- * A raw system call: the result as the kernel returns it (-errno on failure;
- * errno is not touched). In the guest it goes to the host like every
+ * A raw system call, each argument passed as a long: the result as the
+ * kernel returns it (-errno on failure; errno is not touched). In the guest it goes to the host like every
  * syscall instruction there; outside, it is a plain system call.
  */
-long hc_syscall(long nr, ...);
+HC_API long hc_syscall(long nr, ...);
 
 /* 1 when running in guest ring 0 (inside hc_vm_call()), else 0. */
-int hc_in_guest(void);
+HC_API int hc_in_guest(void);
 
 #ifdef __cplusplus
 }

@@ -272,7 +272,6 @@ struct hc_vcpu *hc_vcpu_create(struct hc_vm *vm)
 	if (!vcpu)
 		goto fail;
 	vcpu->vm = vm;
-	vcpu->tid = gettid();
 	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU,
 			 __atomic_fetch_add(&vm->nr_vcpus, 1, __ATOMIC_RELAXED));
 	if (vcpu->fd < 0 || ioctl(vcpu->fd, KVM_SET_CPUID2, vm->cpuid) < 0)

@@ -12,10 +12,12 @@
 	.text
 	.balign 4096
 	.globl hc_guest_text_start
+	.hidden hc_guest_text_start
 hc_guest_text_start:
 
 /* hc_vm_call() starts the vCPU here: rsi = fn, rdi = arg, rsp = its stack. */
 	.globl hc_guest_call
+	.hidden hc_guest_call
 hc_guest_call:
 	call *%rsi
 	out %al, $HC_PORT_DONE
@@ -32,6 +34,7 @@ hc_guest_call:
  */
 .macro SYSCALL_ENTRY name, insn
 	.globl \name
+	.hidden \name
 \name:
 	sub $(HC_RED_ZONE + HC_PT_SIZE), %rsp
 	mov %rax, HC_PT_AX(%rsp)
@@ -72,6 +75,7 @@ hc_guest_call:
  */
 	.balign HC_VECTOR_STUB_SIZE
 	.globl hc_guest_vector0
+	.hidden hc_guest_vector0
 hc_guest_vector0:
 	vector = 0
 	.rept HC_EXCEPTION_VECTORS
@@ -100,4 +104,5 @@ exception_common:
 	iretq
 
 	.globl hc_guest_text_end
+	.hidden hc_guest_text_end
 hc_guest_text_end:

@@ -5,6 +5,7 @@
  *   paging.c   the guest page tables (GVA == HVA) and their memslots
  *   cpu.c      a vCPU in 64-bit ring 0: descriptors, MSRs, FPU state
  *   run.c      hc_vm_call: the KVM_RUN loop, faults, signals
+ *   thread.c   which vCPU a thread runs on
  *   syscall.c  the host side of the exit path; hc_syscall, hc_in_guest
  *   entry.S    the guest side
  */
@@ -17,7 +18,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 
 #include "hostcall.h"
 #include "guest.h"
@@ -48,7 +48,7 @@ struct hc_vcpu {
 	struct hc_vm *vm;
 	struct hc_vcpu *next;
 	int fd;
-	pid_t tid;		/* the thread that owns it */
+	uint64_t owner;		/* of the thread that runs it; 0: free */
 	bool busy;		/* in hc_vm_call(): a handler must not re-enter */
 	bool stale;		/* page tables dropped after KVM's -EFAULT, not yet resolved */
 	bool faulted;		/* the last call ended with -EFAULT; fault is why */
@@ -60,6 +60,7 @@ struct hc_vcpu {
 
 struct hc_vm {
 	uint64_t id;		/* unique in the process: per-thread caches key on it */
+	struct hc_vm *next;	/* in thread.c's list of VMs */
 	int kvm_fd, vm_fd;
 	int mode;
 	unsigned int flags;
@@ -99,6 +100,11 @@ void hc_vcpu_free(struct hc_vcpu *vcpu);
 int hc_vcpu_reset(struct hc_vcpu *vcpu);
 int hc_vcpu_set_segment_base(struct hc_vcpu *vcpu, bool fs, uint64_t base);
 int hc_vcpu_flush_tlb(struct hc_vcpu *vcpu);
+
+/* thread.c */
+struct hc_vcpu *hc_thread_vcpu(struct hc_vm *vm, bool make);
+void hc_thread_add_vm(struct hc_vm *vm);
+void hc_thread_remove_vm(struct hc_vm *vm);
 
 /* syscall.c */
 void hc_serve_syscall(struct hc_vcpu *vcpu, struct pt_regs *regs);

@@ -12,10 +12,8 @@
  * TLS and libc state: it makes raw system calls only (see hc_raw_syscall()).
  */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "internal.h"
 
@@ -68,10 +66,15 @@ static long exception(struct hc_vcpu *vcpu, uint64_t *last_addr, int *same)
  * unmapped or protected it since. Drop the entries once so that the access
  * faults in the guest, where its address is known.
  */
-static long memory_fault(struct hc_vcpu *vcpu)
+static long memory_fault(struct hc_vcpu *vcpu, uint64_t *last_rip)
 {
-	if (vcpu->stale)
+	/*
+	 * Still failing once remade from a guest fault (memory KVM cannot
+	 * map, such as some special mappings) is not stale: give up.
+	 */
+	if (vcpu->stale || regs_of(vcpu)->rip == *last_rip)
 		return fault(vcpu, HC_FAULT_MEMORY, 0, 0);
+	*last_rip = regs_of(vcpu)->rip;
 	vcpu->stale = true;
 	hc_paging_forget(vcpu->vm);
 	return hc_vcpu_flush_tlb(vcpu);
@@ -97,7 +100,7 @@ static void interrupted(struct hc_vcpu *vcpu)
 static long run(struct hc_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
-	uint64_t last_addr = -1;
+	uint64_t last_addr = -1, last_memory_fault_rip = -1;
 	int same = 0;
 	long ret;
 
@@ -108,7 +111,7 @@ static long run(struct hc_vcpu *vcpu)
 			continue;
 		}
 		if (ret == -EFAULT) {
-			ret = memory_fault(vcpu);
+			ret = memory_fault(vcpu, &last_memory_fault_rip);
 			if (ret)
 				return ret;
 			continue;
@@ -137,41 +140,27 @@ static long run(struct hc_vcpu *vcpu)
 		case KVM_EXIT_SHUTDOWN:
 			return fault(vcpu, HC_FAULT_SHUTDOWN, 0, 0);
 		}
-		/* Nothing of ours makes other exits (MMIO, HLT, ...): the guest went astray. */
-		if (getenv("HCDBG")) { fprintf(stderr, "exit %u sub %u ndata %u d0 %llx d1 %llx\n", run->exit_reason, run->internal.suberror, run->internal.ndata, run->internal.data[0], run->internal.data[1]); }
-		return fault(vcpu, HC_FAULT_SHUTDOWN, run->exit_reason, 0);
+		/*
+		 * Nothing of ours makes other exits: an instruction KVM could
+		 * not run (KVM_EXIT_INTERNAL_ERROR), an access outside every
+		 * memslot (MMIO), hlt.
+		 */
+		return fault(vcpu, HC_FAULT_KVM, run->exit_reason, 0);
 	}
 }
 
-/* The calling thread's vCPU of @vm, made on first use. */
-static struct hc_vcpu *thread_vcpu(struct hc_vm *vm)
+/*
+ * An exit the call ended on (I/O to a port not ours, MMIO) is completed by
+ * KVM on the next KVM_RUN, after the next call has set its registers: a
+ * string instruction would then resume at its old RIP. Let KVM complete it
+ * now, without entering the guest, as the API's immediate_exit allows.
+ */
+static void complete_exit(struct hc_vcpu *vcpu)
 {
-	static __thread struct {
-		uint64_t vm_id;
-		struct hc_vcpu *vcpu;
-	} cache;
-	struct hc_vcpu *vcpu;
-	pid_t tid;
-
-	if (cache.vm_id == vm->id)
-		return cache.vcpu;
-	tid = gettid();
-	pthread_mutex_lock(&vm->lock);
-	for (vcpu = vm->vcpus; vcpu && vcpu->tid != tid; vcpu = vcpu->next)
+	vcpu->run->immediate_exit = 1;
+	for (int i = 0; i < 16 && hc_ioctl(vcpu->fd, KVM_RUN, NULL) != -EINTR; i++)
 		;
-	pthread_mutex_unlock(&vm->lock);
-	if (!vcpu) {
-		vcpu = hc_vcpu_create(vm);
-		if (!vcpu)
-			return NULL;
-		pthread_mutex_lock(&vm->lock);
-		vcpu->next = vm->vcpus;
-		vm->vcpus = vcpu;
-		pthread_mutex_unlock(&vm->lock);
-	}
-	cache.vm_id = vm->id;
-	cache.vcpu = vcpu;
-	return vcpu;
+	vcpu->run->immediate_exit = 0;
 }
 
 long hc_vm_call(struct hc_vm *vm, long (*fn)(void *), void *arg)
@@ -182,7 +171,7 @@ long hc_vm_call(struct hc_vm *vm, long (*fn)(void *), void *arg)
 
 	if (hc_in_guest())
 		return fn(arg);
-	vcpu = thread_vcpu(vm);
+	vcpu = hc_thread_vcpu(vm, true);
 	if (!vcpu)
 		return -errno;
 	if (vcpu->busy)
@@ -198,8 +187,11 @@ long hc_vm_call(struct hc_vm *vm, long (*fn)(void *), void *arg)
 	regs->rsi = (uintptr_t)fn;
 	set_regs(vcpu);
 	ret = run(vcpu);
-	/* A shut-down vCPU has undefined state; the next call starts anew. */
-	if (vcpu->faulted && vcpu->fault.vector == HC_FAULT_SHUTDOWN)
+	if (vcpu->faulted && vcpu->fault.vector == HC_FAULT_KVM)
+		complete_exit(vcpu);
+	/* A vCPU KVM stopped has undefined state; the next call starts anew. */
+	if (vcpu->faulted && (vcpu->fault.vector == HC_FAULT_SHUTDOWN ||
+			      vcpu->fault.vector == HC_FAULT_KVM))
 		hc_vcpu_reset(vcpu);
 	vcpu->busy = false;
 	return ret;
@@ -207,7 +199,7 @@ long hc_vm_call(struct hc_vm *vm, long (*fn)(void *), void *arg)
 
 int hc_vm_last_fault(struct hc_vm *vm, struct hc_fault *fault)
 {
-	struct hc_vcpu *vcpu = thread_vcpu(vm);
+	struct hc_vcpu *vcpu = hc_thread_vcpu(vm, true);
 
 	if (!vcpu)
 		return -errno;

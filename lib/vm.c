@@ -94,6 +94,7 @@ struct hc_vm *hc_vm_create(unsigned int flags)
 		errno = -ret;
 		return NULL;
 	}
+	hc_thread_add_vm(vm);
 	return vm;
 }
 
@@ -103,6 +104,7 @@ void hc_vm_destroy(struct hc_vm *vm)
 
 	if (!vm)
 		return;
+	hc_thread_remove_vm(vm);
 	while (vm->vcpus) {
 		struct hc_vcpu *next = vm->vcpus->next;
 
