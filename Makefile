@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
 #
-# make          build the programs (host and lab guest)
+# make          build libhostcall and the programs (host and lab guest)
+# make install  libhostcall's header, libraries and hostcall.pc (PREFIX, DESTDIR)
 # make lab      build the lab: kernel with kernel/patches, KVM selftests, initramfs
 # make test     every test, host and lab; last line "N passed, N failed, N skipped"
 # make demo     the lab running KVM inside both emulated vendors
@@ -15,16 +16,60 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror=implicit-function-declar
 BUILD      := build
 GUEST_BIN  := $(BUILD)/guest-bin
 
-# Static programs that lab/run puts on the lab guest's PATH.
-GUEST_PROGS := $(GUEST_BIN)/kvm-hello $(GUEST_BIN)/hostcall-demo
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+VERSION    := 0.1.0
+SONAME     := libhostcall.so.0
 
-all: guest
+# libhostcall: one object set, position-independent, for both libraries.
+LIB_SRCS := $(wildcard lib/*.c) lib/entry.S
+LIB_OBJS := $(patsubst lib/%,$(BUILD)/lib/%.o,$(LIB_SRCS))
+LIB_A    := $(BUILD)/lib/libhostcall.a
+LIB_SO   := $(BUILD)/lib/$(SONAME)
+
+# Static programs that lab/run puts on the lab guest's PATH.
+GUEST_PROGS := $(GUEST_BIN)/kvm-hello $(GUEST_BIN)/hostcall-demo $(GUEST_BIN)/hostcall-example \
+	       $(GUEST_BIN)/hostcall-lib-test
+
+all: lib guest
+
+lib: $(LIB_A) $(LIB_SO)
+
+$(BUILD)/lib/%.o: lib/% lib/internal.h lib/guest.h include/hostcall.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -Iinclude -c -o $@ $<
+
+$(LIB_A): $(LIB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(LIB_SO): $(LIB_OBJS)
+	$(CC) $(CFLAGS) -shared -Wl,-soname,$(SONAME) -o $@ $^ -lpthread
+	ln -sf $(SONAME) $(BUILD)/lib/libhostcall.so
 
 guest: $(GUEST_PROGS)
 
 $(GUEST_BIN)/%: lab/guest/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -o $@ $<
+
+$(GUEST_BIN)/hostcall-example: examples/hostcall-example.c $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -static -Iinclude -o $@ $< $(LIB_A) -lpthread
+
+$(GUEST_BIN)/hostcall-lib-test: $(wildcard tests/lib/*.c) tests/lib/test.h $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -static -Iinclude -o $@ $(filter %.c,$^) $(LIB_A) -lpthread
+
+install: lib
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 0644 include/hostcall.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
+	install -m 0755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libhostcall.so
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' lib/hostcall.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/hostcall.pc
 
 lab: guest
 	lab/build
@@ -42,7 +87,7 @@ series-builds: lab
 	tests/run "series-configs:tests/series-configs.t --full"
 
 clean:
-	rm -rf $(GUEST_BIN) $(BUILD)/kernel $(BUILD)/selftests $(BUILD)/initramfs $(BUILD)/test-logs
+	rm -rf $(GUEST_BIN) $(BUILD)/lib $(BUILD)/kernel $(BUILD)/selftests $(BUILD)/initramfs $(BUILD)/test-logs
 	git -C $(BUILD)/linux worktree remove --force $(BUILD)/bisect 2>/dev/null || true
 
-.PHONY: all guest lab test demo series series-builds clean
+.PHONY: all lib install guest lab test demo series series-builds clean
