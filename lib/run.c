@@ -181,7 +181,12 @@ long hc_vm_call(struct hc_vm *vm, long (*fn)(void *), void *arg)
 	regs = regs_of(vcpu);
 	memset(regs, 0, sizeof(*regs));
 	regs->rip = (uintptr_t)hc_guest_call;
-	regs->rsp = (uintptr_t)vcpu->stack + HC_GUEST_STACK_SIZE;
+	/*
+	 * Room above fn's frame, as a process's first frame has its arguments
+	 * above it: a variadic callee (hc_syscall(), syscall()) reads all six
+	 * arguments, the last from its caller's frame, passed or not.
+	 */
+	regs->rsp = (uintptr_t)vcpu->stack + HC_GUEST_STACK_SIZE - 64;
 	regs->rflags = 0x2;
 	regs->rdi = (uintptr_t)arg;
 	regs->rsi = (uintptr_t)fn;
