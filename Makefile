@@ -5,6 +5,7 @@
 # make lab      build the lab: kernel with kernel/patches, KVM selftests, initramfs
 # make test     every test, host and lab; last line "N passed, N failed, N skipped"
 # make demo     the lab running KVM inside both emulated vendors
+# make bench    hostcall-bench in both labs and here: build/bench/{results.csv,table.txt,*.png}
 # make series   regenerate kernel/patches/ from the commits in build/linux
 # make series-builds  build the series with KVM=m, SECCOMP=n and for i386
 # make clean    remove what make built (build/linux, which may hold work, stays)
@@ -30,7 +31,7 @@ LIB_SO   := $(BUILD)/lib/$(SONAME)
 
 # Static programs that lab/run puts on the lab guest's PATH.
 GUEST_PROGS := $(GUEST_BIN)/kvm-hello $(GUEST_BIN)/hostcall-demo $(GUEST_BIN)/hostcall-example \
-	       $(GUEST_BIN)/hostcall-lib-test
+	       $(GUEST_BIN)/hostcall-lib-test $(GUEST_BIN)/hostcall-bench
 
 all: lib guest
 
@@ -62,6 +63,10 @@ $(GUEST_BIN)/hostcall-lib-test: $(wildcard tests/lib/*.c) tests/lib/test.h $(LIB
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -Iinclude -o $@ $(filter %.c,$^) $(LIB_A) -lpthread
 
+$(GUEST_BIN)/hostcall-bench: $(wildcard tools/bench/*.c) tools/bench/bench.h $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -static -Iinclude -Itools/bench -o $@ $(filter %.c,$^) $(LIB_A) -lpthread
+
 install: lib
 	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
 	install -m 0644 include/hostcall.h $(DESTDIR)$(INCLUDEDIR)/
@@ -79,6 +84,10 @@ test: lab
 
 demo: lab
 	lab/demo
+	@echo; cat $(BUILD)/bench/table.txt 2>/dev/null || echo "(make bench adds its table here)"
+
+bench: lab
+	tools/bench/run
 
 series:
 	lab/series
@@ -90,4 +99,4 @@ clean:
 	rm -rf $(GUEST_BIN) $(BUILD)/lib $(BUILD)/kernel $(BUILD)/selftests $(BUILD)/initramfs $(BUILD)/test-logs
 	git -C $(BUILD)/linux worktree remove --force $(BUILD)/bisect 2>/dev/null || true
 
-.PHONY: all lib install guest lab test demo series series-builds clean
+.PHONY: all lib install guest lab test demo bench series series-builds clean

@@ -61,8 +61,9 @@ kernel_builds() {
 # kernel_fragments NAME: the config fragments of lab kernel NAME, in order.
 kernel_fragments() {
 	case "$1" in
-	default) echo "$TOP/kernel/config/default.config" ;;
-	debug) echo "$TOP/kernel/config/default.config $TOP/kernel/config/debug.config" ;;
-	*) die "unknown lab kernel '$1' (choose default or debug)" ;;
+	default) echo "$TOP/kernel/config/default.config $TOP/kernel/config/lockdep.config" ;;
+	debug) echo "$TOP/kernel/config/default.config $TOP/kernel/config/lockdep.config $TOP/kernel/config/debug.config" ;;
+	bench) echo "$TOP/kernel/config/default.config" ;;
+	*) die "unknown lab kernel '$1' (choose default, debug or bench)" ;;
 	esac
 }

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
+# The smoke test of make bench: tools/bench/run --quick in every lab and on
+# this machine; results.csv has its header and a row for every lab x
+# mechanism x op each can run; the table and the chart are made.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+out=build/bench
+
+n=0
+check() {
+	local name=$1
+	shift
+	n=$((n + 1))
+	if "$@" >"$out/check.out" 2>&1; then
+		echo "ok $n - $name"
+	else
+		echo "not ok $n - $name"
+		tail -n 5 "$out/check.out" | sed 's/^/#   /'
+	fi
+}
+
+per_call="getpid read1 clock_gettime"
+workloads="udp_rr read64"
+# lab mechanism op, for every row the lab must have
+expected_rows() {
+	local lab mech op
+	for lab in intel amd amd-wall host; do
+		for op in $per_call $workloads; do
+			echo "$lab native $op"
+			echo "$lab exit $op"
+			[ $lab = host ] || echo "$lab hypercall $op"
+		done
+		for op in $per_call; do
+			for mech in ptrace seccomp_trap seccomp_unotify; do
+				echo "$lab $mech $op"
+			done
+			[ $lab = host ] || echo "$lab noop_hypercall $op"
+		done
+	done
+}
+
+every_row() {
+	local missing=0 lab mech op
+	head -n 1 "$out/results.csv" | grep -qx 'lab,mechanism,op,calls,ns_per_call' ||
+		{ echo "header is: $(head -n 1 "$out/results.csv")"; return 1; }
+	while read -r lab mech op; do
+		grep -Eq "^$lab,$mech,$op,[0-9]+,[0-9]+(\.[0-9]+)?$" "$out/results.csv" ||
+			{ echo "no row $lab,$mech,$op"; missing=1; }
+	done < <(expected_rows)
+	[ "$(tail -n +2 "$out/results.csv" | wc -l)" -eq "$(expected_rows | wc -l)" ] ||
+		{ echo "$(tail -n +2 "$out/results.csv" | wc -l) rows, want $(expected_rows | wc -l)"; missing=1; }
+	return $missing
+}
+
+mkdir -p "$out"
+echo "1..3"
+check "tools/bench/run --quick runs in intel, amd, amd-wall and host" tools/bench/run --quick
+check "results.csv: its header, and a row for each lab x mechanism x op that lab can run" every_row
+check "the table has exit/hypercall for the labs and the chart is a PNG" \
+	sh -c "grep -Eq '^intel +getpid +exit .* [0-9]+\.[0-9]+\$' $out/table.txt &&
+	       head -c 8 $out/hostcall-bench.png | od -An -c | grep -q 'P   N   G'"

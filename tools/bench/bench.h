@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause */
+/*
+ * hostcall-bench: what each mechanism costs per system call, and on two
+ * workloads. Each mechanism is a function that makes @warmup untimed, then
+ * @calls timed operations and returns the nanoseconds the timed ones took,
+ * or a negative errno: -EOPNOTSUPP if it cannot do that operation, another
+ * if it failed (the caller reports and skips it).
+ */
+#ifndef HOSTCALL_BENCH_H
+#define HOSTCALL_BENCH_H
+
+#include <stdbool.h>
+#include <time.h>
+
+/* Functions that run in guest ring 0: general registers only, so that they
+ * also run on a KVM that cannot execute vector instructions in a guest. */
+#define GUEST	__attribute__((target("general-regs-only"), noipa))
+
+enum op {
+	OP_GETPID,		/* getpid() */
+	OP_READ1,		/* read(fd, buf, 1) from a pipe that always has data */
+	OP_CLOCK_GETTIME,	/* the clock_gettime system call, not the vDSO */
+	OP_UDP_RR,		/* a 1-byte UDP request and its response, over loopback */
+	OP_READ64,		/* a 64-byte read of a 16 MiB file, checksummed */
+	NR_OPS,
+};
+
+struct op_info {
+	const char *name;
+	bool per_call;		/* one system call (else a workload) */
+};
+
+extern const struct op_info ops[NR_OPS];
+
+/* What a run of an operation needs, set up untimed by bench.c. */
+struct op_env {
+	int pipe_fd;		/* OP_READ1: holds at least warmup + calls bytes */
+	int udp_fd;		/* OP_UDP_RR: connected to the echo peer */
+	int file_fd;		/* OP_READ64: the 16 MiB file, read from its start */
+};
+
+typedef long (*mechanism_fn)(enum op op, const struct op_env *env, long warmup, long calls);
+
+/* guest.c: libhostcall; -ENODEV where the mode is not available here. */
+long mech_native(enum op op, const struct op_env *env, long warmup, long calls);
+long mech_hypercall(enum op op, const struct op_env *env, long warmup, long calls);
+long mech_exit(enum op op, const struct op_env *env, long warmup, long calls);
+long mech_noop_hypercall(enum op op, const struct op_env *env, long warmup, long calls);
+/* ptrace.c */
+long mech_ptrace(enum op op, const struct op_env *env, long warmup, long calls);
+/* seccomp.c */
+long mech_seccomp_trap(enum op op, const struct op_env *env, long warmup, long calls);
+long mech_seccomp_unotify(enum op op, const struct op_env *env, long warmup, long calls);
+
+/*
+ * One operation, by raw system calls (hc_syscall(): in the guest they go to
+ * the host): its result, -errno on failure. OP_READ64 adds what it read to
+ * read64_checksum, so that every mechanism can be checked to read the same.
+ */
+GUEST long op_once(enum op op, const struct op_env *env);
+extern unsigned long read64_checksum;
+
+static inline long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+#endif /* HOSTCALL_BENCH_H */
