@@ -96,7 +96,7 @@ series-builds: lab
 	tests/run "series-configs:tests/series-configs.t --full"
 
 clean:
-	rm -rf $(GUEST_BIN) $(BUILD)/lib $(BUILD)/kernel $(BUILD)/selftests $(BUILD)/initramfs $(BUILD)/test-logs
+	rm -rf $(GUEST_BIN) $(BUILD)/lib $(BUILD)/bench $(BUILD)/test-bench $(BUILD)/kernel $(BUILD)/selftests $(BUILD)/initramfs $(BUILD)/test-logs
 	git -C $(BUILD)/linux worktree remove --force $(BUILD)/bisect 2>/dev/null || true
 
 .PHONY: all lib install guest lab test demo bench series series-builds clean

@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
 # The smoke test of make bench: tools/bench/run --quick in every lab and on
 # this machine; results.csv has its header and a row for every lab x
-# mechanism x op each can run; the table and the chart are made.
+# mechanism x op each can run; the table and the chart are made. On the
+# default lab kernel, which the other suites built: it checks rows, not figures.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
-out=build/bench
+# Not build/bench: a test leaves make bench's last results alone.
+out=build/test-bench
 
 n=0
 check() {
@@ -55,7 +57,7 @@ every_row() {
 
 mkdir -p "$out"
 echo "1..3"
-check "tools/bench/run --quick runs in intel, amd, amd-wall and host" tools/bench/run --quick
+check "tools/bench/run --quick runs in intel, amd, amd-wall and host" tools/bench/run --quick --out "$out" --kernel default
 check "results.csv: its header, and a row for each lab x mechanism x op that lab can run" every_row
 check "the table has exit/hypercall for the labs and the chart is a PNG" \
 	sh -c "grep -Eq '^intel +getpid +exit .* [0-9]+\.[0-9]+\$' $out/table.txt &&

@@ -336,6 +336,7 @@ int main(int argc, char **argv)
 			results[m][op] = measure(&mechanisms[m], op, &env, pipe_write, &o);
 	}
 	print_table(&o);
+	report_emulation();
 	if (o.csv)
 		write_csv(&o);
 	return 0;

@@ -7,7 +7,9 @@
  * entry and exit of the guest per run of thousands of calls.
  */
 #include <errno.h>
+#include <glob.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "hostcall.h"
 #include "bench.h"
@@ -50,6 +52,15 @@ GUEST static long noop_loop(void *arg)
 	return ret == (unsigned long)-1000 ? 0 : -EPROTO;	/* -KVM_ENOSYS */
 }
 
+/* The guest's vendor is the host's: vmmcall on AMD, vmcall on Intel. */
+static bool cpu_is_amd(void)
+{
+	uint32_t eax, ebx, ecx, edx;
+
+	__asm__("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(0));
+	return ebx == 0x68747541;	/* "Auth"enticAMD */
+}
+
 /* @fn's loop run @warmup times untimed, then @calls times timed, in @vm (NULL: natively). */
 static long timed(struct hc_vm *vm, long (*fn)(void *), enum op op, const struct op_env *env,
 		  long warmup, long calls)
@@ -75,6 +86,7 @@ static struct hc_vm *vm_of(int mode)
 	if (!tried[mode]) {
 		tried[mode] = true;
 		vms[mode] = hc_vm_create(mode == HC_MODE_EXIT ? HC_FORCE_EXIT : 0);
+		amd = cpu_is_amd();
 		if (vms[mode] && hc_vm_mode(vms[mode]) != mode) {
 			hc_vm_destroy(vms[mode]);
 			vms[mode] = NULL;
@@ -110,13 +122,45 @@ long mech_exit(enum op op, const struct op_env *env, long warmup, long calls)
 long mech_noop_hypercall(enum op op, const struct op_env *env, long warmup, long calls)
 {
 	struct hc_vm *vm = vm_of(HC_MODE_HYPERCALL);
-	uint32_t ebx, ecx, edx, max;
 
 	if (!ops[op].per_call)
 		return -EOPNOTSUPP;
-	if (!vm)
-		return -ENODEV;
-	__asm__("cpuid" : "=a"(max), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(0));
-	amd = ebx == 0x68747541;	/* "Auth"enticAMD */
-	return timed(vm, noop_loop, op, env, warmup, calls);
+	return vm ? timed(vm, noop_loop, op, env, warmup, calls) : -ENODEV;
+}
+
+/* KVM's count of instructions it emulated, over every VM (debugfs), or -1. */
+static long emulations(void)
+{
+	glob_t g;
+	long total = -1;
+
+	if (glob("/sys/kernel/debug/kvm/*-*/insn_emulation", 0, NULL, &g))
+		return -1;
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		FILE *f = fopen(g.gl_pathv[i], "r");
+		long n;
+
+		if (f && fscanf(f, "%ld", &n) == 1)
+			total = (total < 0 ? 0 : total) + n;
+		if (f)
+			fclose(f);
+	}
+	globfree(&g);
+	return total;
+}
+
+/*
+ * How many instructions KVM emulates per no-op hypercall: one where the CPU
+ * does not report the next RIP on a VM exit (no NRIP save), as QEMU's SVM.
+ */
+void report_emulation(void)
+{
+	struct hc_vm *vm = vm_of(HC_MODE_HYPERCALL);
+	struct loop l = { .count = 1000 };
+	long before = emulations(), after;
+
+	if (!vm || before < 0 || hc_vm_call(vm, noop_loop, &l) < 0 || (after = emulations()) < 0)
+		return;
+	printf("KVM emulated %.2f instructions per no-op hypercall (insn_emulation, %ld calls)\n",
+	       (double)(after - before) / l.count, l.count);
 }
