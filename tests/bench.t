@@ -9,18 +9,8 @@ cd "$(dirname "$0")/.." || exit 1
 # Not build/bench: a test leaves make bench's last results alone.
 out=build/test-bench
 
-n=0
-check() {
-	local name=$1
-	shift
-	n=$((n + 1))
-	if "$@" >"$out/check.out" 2>&1; then
-		echo "ok $n - $name"
-	else
-		echo "not ok $n - $name"
-		tail -n 5 "$out/check.out" | sed 's/^/#   /'
-	fi
-}
+. tests/check.sh
+CHECK_LOG=$out/check.out
 
 per_call="getpid read1 clock_gettime"
 workloads="udp_rr read64"

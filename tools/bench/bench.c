@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -80,6 +81,22 @@ GUEST long op_once(enum op op, const struct op_env *env)
 		break;
 	}
 	return -EINVAL;
+}
+
+volatile long *child_report_map(void)
+{
+	volatile long *report = mmap(NULL, sizeof(*report), PROT_READ | PROT_WRITE,
+				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (report == MAP_FAILED)
+		return NULL;
+	*report = -EIO;		/* unless the child says otherwise */
+	return report;
+}
+
+void child_report_unmap(volatile long *report)
+{
+	munmap((void *)report, sizeof(*report));
 }
 
 static _Noreturn void die(const char *what)

@@ -54,6 +54,14 @@ long mech_seccomp_trap(enum op op, const struct op_env *env, long warmup, long c
 long mech_seccomp_unotify(enum op op, const struct op_env *env, long warmup, long calls);
 
 /*
+ * A word shared with a child about to be forked, preset to -EIO: where the
+ * child leaves its result (for a mechanism that needs its own process).
+ * NULL and errno if it cannot be mapped.
+ */
+volatile long *child_report_map(void);
+void child_report_unmap(volatile long *report);
+
+/*
  * One operation, by raw system calls (hc_syscall(): in the guest they go to
  * the host): its result, -errno on failure. OP_READ64 adds what it read to
  * read64_checksum, so that every mechanism can be checked to read the same.

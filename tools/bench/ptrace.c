@@ -13,7 +13,6 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -235,13 +234,11 @@ long mech_ptrace(enum op op, const struct op_env *env, long warmup, long calls)
 	long ret;
 	pid_t pid;
 
-	if (op != OP_GETPID && op != OP_READ1 && op != OP_CLOCK_GETTIME)
+	if (!ops[op].per_call)
 		return -EOPNOTSUPP;
-	report = mmap(NULL, sizeof(*report), PROT_READ | PROT_WRITE,
-		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (report == MAP_FAILED)
+	report = child_report_map();
+	if (!report)
 		return -errno;
-	*report = -EIO;		/* unless the child says otherwise */
 
 	pid = fork();
 	if (pid < 0) {
@@ -267,6 +264,6 @@ long mech_ptrace(enum op op, const struct op_env *env, long warmup, long calls)
 		/* A success before all calls were ours: some ran natively */
 		ret = early && *report >= 0 ? -EPROTO : *report;
 out:
-	munmap((void *)report, sizeof(*report));
+	child_report_unmap(report);
 	return ret;
 }

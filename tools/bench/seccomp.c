@@ -19,7 +19,6 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -104,13 +103,11 @@ static long in_child(child_fn fn, enum op op, const struct op_env *env,
 	long ret;
 	pid_t pid;
 
-	if (op != OP_GETPID && op != OP_READ1 && op != OP_CLOCK_GETTIME)
+	if (!ops[op].per_call)
 		return -EOPNOTSUPP;
-	report = mmap(NULL, sizeof(*report), PROT_READ | PROT_WRITE,
-		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (report == MAP_FAILED)
+	report = child_report_map();
+	if (!report)
 		return -errno;
-	*report = -EIO;		/* unless the child says otherwise */
 
 	pid = fork();
 	if (pid < 0) {
@@ -129,7 +126,7 @@ static long in_child(child_fn fn, enum op op, const struct op_env *env,
 			ret = WIFEXITED(status) && !WEXITSTATUS(status) ? *report : -EIO;
 		}
 	}
-	munmap((void *)report, sizeof(*report));
+	child_report_unmap(report);
 	return ret;
 }
 
