@@ -354,6 +354,7 @@ int main(int argc, char **argv)
 	}
 	print_table(&o);
 	report_emulation();
+	report_breakdown(o.calls);
 	if (o.csv)
 		write_csv(&o);
 	return 0;

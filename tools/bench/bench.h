@@ -47,6 +47,7 @@ long mech_hypercall(enum op op, const struct op_env *env, long warmup, long call
 long mech_exit(enum op op, const struct op_env *env, long warmup, long calls);
 long mech_noop_hypercall(enum op op, const struct op_env *env, long warmup, long calls);
 void report_emulation(void);
+void report_breakdown(long calls);
 /* ptrace.c */
 long mech_ptrace(enum op op, const struct op_env *env, long warmup, long calls);
 /* seccomp.c */

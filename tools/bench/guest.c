@@ -10,17 +10,30 @@
 #include <glob.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/syscall.h>
+
+#include <asm/ptrace.h>
 
 #include "hostcall.h"
 #include "bench.h"
 
 /* A hypercall number KVM does not know: it answers -KVM_ENOSYS and returns. */
-#define NOOP_HYPERCALL	0x7fffffff
+#define NOOP_HYPERCALL		0x7fffffff
+#define KVM_HC_HOST_SYSCALL	13
+#define KVM_ENOSYS		1000
+#define KVM_EPERM		1
+
+/* A system call number no kernel has: the call runs and answers -ENOSYS. */
+#define UNKNOWN_SYSCALL		1000
 
 struct loop {
 	enum op op;
 	const struct op_env *env;
 	long count;
+	/* hypercall_loop(): rax, rbx (a struct pt_regs or NULL), its ax, the status */
+	unsigned long nr;
+	struct pt_regs *regs;
+	long syscall_nr, status;
 };
 
 GUEST static long op_loop(void *arg)
@@ -38,18 +51,23 @@ GUEST static long op_loop(void *arg)
 
 static bool amd;
 
-GUEST static long noop_loop(void *arg)
+/* l->count hypercalls as l says, each of which must answer l->status. */
+GUEST static long hypercall_loop(void *arg)
 {
 	const struct loop *l = arg;
-	unsigned long ret = 0;
+	long status = 0;
 
 	for (long i = 0; i < l->count; i++) {
+		if (l->regs)
+			l->regs->rax = l->syscall_nr;
 		if (amd)
-			__asm__ volatile("vmmcall" : "=a"(ret) : "a"(NOOP_HYPERCALL) : "memory");
+			__asm__ volatile("vmmcall" : "=a"(status) : "a"(l->nr), "b"(l->regs) : "memory");
 		else
-			__asm__ volatile("vmcall" : "=a"(ret) : "a"(NOOP_HYPERCALL) : "memory");
+			__asm__ volatile("vmcall" : "=a"(status) : "a"(l->nr), "b"(l->regs) : "memory");
+		if (status != l->status)
+			return -EPROTO;
 	}
-	return ret == (unsigned long)-1000 ? 0 : -EPROTO;	/* -KVM_ENOSYS */
+	return 0;
 }
 
 /* The guest's vendor is the host's: vmmcall on AMD, vmcall on Intel. */
@@ -61,20 +79,26 @@ static bool cpu_is_amd(void)
 	return ebx == 0x68747541;	/* "Auth"enticAMD */
 }
 
-/* @fn's loop run @warmup times untimed, then @calls times timed, in @vm (NULL: natively). */
-static long timed(struct hc_vm *vm, long (*fn)(void *), enum op op, const struct op_env *env,
-		  long warmup, long calls)
+/* @fn's loop *@l run @warmup times untimed, then @calls times timed, in @vm (NULL: natively). */
+static long timed(struct hc_vm *vm, long (*fn)(void *), struct loop *l, long warmup, long calls)
 {
-	struct loop l = { .op = op, .env = env, .count = warmup };
 	long start, ret;
 
-	ret = vm ? hc_vm_call(vm, fn, &l) : fn(&l);
+	l->count = warmup;
+	ret = vm ? hc_vm_call(vm, fn, l) : fn(l);
 	if (ret < 0)
 		return ret;
-	l.count = calls;
+	l->count = calls;
 	start = now_ns();
-	ret = vm ? hc_vm_call(vm, fn, &l) : fn(&l);
+	ret = vm ? hc_vm_call(vm, fn, l) : fn(l);
 	return ret < 0 ? ret : now_ns() - start;
+}
+
+static long timed_op(struct hc_vm *vm, enum op op, const struct op_env *env, long warmup, long calls)
+{
+	struct loop l = { .op = op, .env = env };
+
+	return timed(vm, op_loop, &l, warmup, calls);
 }
 
 /* The VM of each mode, made on first use; NULL if this kernel lacks the mode. */
@@ -97,21 +121,21 @@ static struct hc_vm *vm_of(int mode)
 
 long mech_native(enum op op, const struct op_env *env, long warmup, long calls)
 {
-	return timed(NULL, op_loop, op, env, warmup, calls);
+	return timed_op(NULL, op, env, warmup, calls);
 }
 
 long mech_hypercall(enum op op, const struct op_env *env, long warmup, long calls)
 {
 	struct hc_vm *vm = vm_of(HC_MODE_HYPERCALL);
 
-	return vm ? timed(vm, op_loop, op, env, warmup, calls) : -ENODEV;
+	return vm ? timed_op(vm, op, env, warmup, calls) : -ENODEV;
 }
 
 long mech_exit(enum op op, const struct op_env *env, long warmup, long calls)
 {
 	struct hc_vm *vm = vm_of(HC_MODE_EXIT);
 
-	return vm ? timed(vm, op_loop, op, env, warmup, calls) : -ENODEV;
+	return vm ? timed_op(vm, op, env, warmup, calls) : -ENODEV;
 }
 
 /*
@@ -122,10 +146,12 @@ long mech_exit(enum op op, const struct op_env *env, long warmup, long calls)
 long mech_noop_hypercall(enum op op, const struct op_env *env, long warmup, long calls)
 {
 	struct hc_vm *vm = vm_of(HC_MODE_HYPERCALL);
+	struct loop l = { .nr = NOOP_HYPERCALL, .status = -KVM_ENOSYS };
 
+	(void)env;
 	if (!ops[op].per_call)
 		return -EOPNOTSUPP;
-	return vm ? timed(vm, noop_loop, op, env, warmup, calls) : -ENODEV;
+	return vm ? timed(vm, hypercall_loop, &l, warmup, calls) : -ENODEV;
 }
 
 /* KVM's count of instructions it emulated, over every VM (debugfs), or -1. */
@@ -156,11 +182,53 @@ static long emulations(void)
 void report_emulation(void)
 {
 	struct hc_vm *vm = vm_of(HC_MODE_HYPERCALL);
-	struct loop l = { .count = 1000 };
+	struct loop l = { .count = 1000, .nr = NOOP_HYPERCALL, .status = -KVM_ENOSYS };
 	long before = emulations(), after;
 
-	if (!vm || before < 0 || hc_vm_call(vm, noop_loop, &l) < 0 || (after = emulations()) < 0)
+	if (!vm || before < 0 || hc_vm_call(vm, hypercall_loop, &l) < 0 ||
+	    (after = emulations()) < 0)
 		return;
 	printf("KVM emulated %.2f instructions per no-op hypercall (insn_emulation, %ld calls)\n",
 	       (double)(after - before) / l.count, l.count);
+}
+
+/*
+ * Where a hostcall's time goes: the same hypercall, stopped at each of the
+ * handler's steps in turn by what it is given, each step's cost the
+ * difference to the one before.
+ */
+void report_breakdown(long calls)
+{
+	static struct pt_regs regs;
+	static const struct step {
+		const char *what;
+		struct loop l;
+	} steps[] = {
+		{ "a hypercall KVM does not know: exit, dispatch, entry",
+		  { .nr = NOOP_HYPERCALL, .status = -KVM_ENOSYS } },
+		{ "KVM_HC_HOST_SYSCALL: struct read and probed, call refused (fork)",
+		  { .nr = KVM_HC_HOST_SYSCALL, .regs = &regs, .syscall_nr = SYS_fork,
+		    .status = -KVM_EPERM } },
+		{ "call made: unknown number (seccomp, dispatch, result, stat, trace)",
+		  { .nr = KVM_HC_HOST_SYSCALL, .regs = &regs, .syscall_nr = UNKNOWN_SYSCALL } },
+		{ "call made: getpid",
+		  { .nr = KVM_HC_HOST_SYSCALL, .regs = &regs, .syscall_nr = SYS_getpid } },
+	};
+	struct hc_vm *vm = vm_of(HC_MODE_HYPERCALL);
+	long last = 0;
+
+	if (!vm)
+		return;
+	printf("\nhypercall path, per call: ns, and the step's own ns\n");
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		struct loop l = steps[i].l;
+		long ns = timed(vm, hypercall_loop, &l, calls / 10, calls);
+
+		if (ns < 0) {
+			printf("%-70s failed: %ld\n", steps[i].what, ns);
+			return;
+		}
+		printf("%-70s %7ld %+7ld\n", steps[i].what, ns / calls, ns / calls - last);
+		last = ns / calls;
+	}
 }
