@@ -192,22 +192,29 @@ static int set_msrs(struct hc_vcpu *vcpu)
 	return ret == 4 ? 0 : -EINVAL;
 }
 
-static int set_fpu(struct hc_vcpu *vcpu)
+static int set_xcr0(struct hc_vcpu *vcpu)
 {
 	struct kvm_xcrs xcrs = { .nr_xcrs = 1, .xcrs[0] = { .xcr = 0, .value = vcpu->vm->xcr0 } };
-	struct kvm_device_attr tsc_offset = {
-		.group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET,
-	};
-	uint64_t zero = 0;
 
 	if (vcpu->vm->xcr0 && ioctl(vcpu->fd, KVM_SET_XCRS, &xcrs) < 0)
 		return -errno;
-	/*
-	 * The guest's TSC is the host's, so that the vDSO's clock_gettime()
-	 * gives the host's time in the guest too. Older kernels lack the knob.
-	 */
-	tsc_offset.addr = (uintptr_t)&zero;
-	if (ioctl(vcpu->fd, KVM_SET_DEVICE_ATTR, &tsc_offset) < 0 && errno != ENXIO)
+	return 0;
+}
+
+/*
+ * The guest's TSC is the host's, so that the vDSO's clock_gettime() gives the
+ * host's time in the guest too. Kernels before 5.16 lack the attribute.
+ */
+static int set_tsc_offset(struct hc_vcpu *vcpu)
+{
+	uint64_t zero = 0;
+	struct kvm_device_attr tsc_offset = {
+		.group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET,
+		.addr = (uintptr_t)&zero,
+	};
+
+	if (ioctl(vcpu->fd, KVM_SET_DEVICE_ATTR, &tsc_offset) < 0 &&
+	    errno != ENXIO && errno != ENOTTY)
 		return -errno;
 	return 0;
 }
@@ -220,7 +227,9 @@ int hc_vcpu_reset(struct hc_vcpu *vcpu)
 	if (!ret)
 		ret = set_msrs(vcpu);
 	if (!ret)
-		ret = set_fpu(vcpu);
+		ret = set_xcr0(vcpu);
+	if (!ret)
+		ret = set_tsc_offset(vcpu);
 	return ret;
 }
 

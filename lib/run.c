@@ -12,7 +12,6 @@
  * TLS and libc state: it makes raw system calls only (see hc_raw_syscall()).
  */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -30,14 +29,21 @@ static void set_regs(struct hc_vcpu *vcpu)
 	vcpu->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
 }
 
-static long fault(struct hc_vcpu *vcpu, int vector, unsigned int error_code, uint64_t addr)
+/* The call ends with -EFAULT; hc_vm_last_fault() says why. */
+static long fault_at(struct hc_vcpu *vcpu, int vector, unsigned int error_code,
+		     uint64_t rip, uint64_t addr)
 {
 	vcpu->fault = (struct hc_fault){
-		.vector = vector, .error_code = error_code,
-		.rip = regs_of(vcpu)->rip, .addr = addr,
+		.vector = vector, .error_code = error_code, .rip = rip, .addr = addr,
 	};
 	vcpu->faulted = true;
 	return -EFAULT;
+}
+
+/* The same, where the guest stopped. */
+static long fault(struct hc_vcpu *vcpu, int vector, unsigned int error_code)
+{
+	return fault_at(vcpu, vector, error_code, regs_of(vcpu)->rip, 0);
 }
 
 /* 0 to resume the guest, or the call's error. */
@@ -53,12 +59,8 @@ static long exception(struct hc_vcpu *vcpu, uint64_t *last_addr, int *same)
 		    hc_paging_fault(vcpu->vm, frame->cr2, frame->error_code & 2) == 0)
 			return 0;
 	}
-	vcpu->fault = (struct hc_fault){
-		.vector = frame->vector, .error_code = frame->error_code,
-		.rip = frame->rip, .addr = frame->vector == 14 ? frame->cr2 : 0,
-	};
-	vcpu->faulted = true;
-	return -EFAULT;
+	return fault_at(vcpu, frame->vector, frame->error_code, frame->rip,
+			frame->vector == 14 ? frame->cr2 : 0);
 }
 
 /*
@@ -73,7 +75,7 @@ static long memory_fault(struct hc_vcpu *vcpu, uint64_t *last_rip)
 	 * map, such as some special mappings) is not stale: give up.
 	 */
 	if (vcpu->stale || regs_of(vcpu)->rip == *last_rip)
-		return fault(vcpu, HC_FAULT_MEMORY, 0, 0);
+		return fault(vcpu, HC_FAULT_MEMORY, 0);
 	*last_rip = regs_of(vcpu)->rip;
 	vcpu->stale = true;
 	hc_paging_forget(vcpu->vm);
@@ -138,14 +140,14 @@ static long run(struct hc_vcpu *vcpu)
 		case KVM_EXIT_INTR:
 			continue;
 		case KVM_EXIT_SHUTDOWN:
-			return fault(vcpu, HC_FAULT_SHUTDOWN, 0, 0);
+			return fault(vcpu, HC_FAULT_SHUTDOWN, 0);
 		}
 		/*
 		 * Nothing of ours makes other exits: an instruction KVM could
 		 * not run (KVM_EXIT_INTERNAL_ERROR), an access outside every
 		 * memslot (MMIO), hlt.
 		 */
-		return fault(vcpu, HC_FAULT_KVM, run->exit_reason, 0);
+		return fault(vcpu, HC_FAULT_KVM, run->exit_reason);
 	}
 }
 
