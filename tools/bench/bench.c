@@ -83,15 +83,23 @@ GUEST long op_once(enum op op, const struct op_env *env)
 	return -EINVAL;
 }
 
-volatile long *child_report_map(void)
+pid_t fork_reporting(enum op op, volatile long **report)
 {
-	volatile long *report = mmap(NULL, sizeof(*report), PROT_READ | PROT_WRITE,
-				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t pid;
 
-	if (report == MAP_FAILED)
-		return NULL;
-	*report = -EIO;		/* unless the child says otherwise */
-	return report;
+	if (!ops[op].per_call)
+		return -EOPNOTSUPP;
+	*report = mmap(NULL, sizeof(**report), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (*report == MAP_FAILED)
+		return -errno;
+	**report = -EIO;	/* unless the child says otherwise */
+	pid = fork();
+	if (pid < 0) {
+		pid = -errno;
+		child_report_unmap(*report);
+	}
+	return pid;
 }
 
 void child_report_unmap(volatile long *report)

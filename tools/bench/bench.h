@@ -10,6 +10,7 @@
 #define HOSTCALL_BENCH_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <time.h>
 
 /* Functions that run in guest ring 0: general registers only, so that they
@@ -55,11 +56,12 @@ long mech_seccomp_trap(enum op op, const struct op_env *env, long warmup, long c
 long mech_seccomp_unotify(enum op op, const struct op_env *env, long warmup, long calls);
 
 /*
- * A word shared with a child about to be forked, preset to -EIO: where the
- * child leaves its result (for a mechanism that needs its own process).
- * NULL and errno if it cannot be mapped.
+ * Fork a child for a mechanism that needs a process of its own, with
+ * *report mapped in both, preset to -EIO, for the child's result: the
+ * child's pid (0 in the child), or -errno. -EOPNOTSUPP for a workload.
+ * child_report_unmap() once the child is gone.
  */
-volatile long *child_report_map(void);
+pid_t fork_reporting(enum op op, volatile long **report);
 void child_report_unmap(volatile long *report);
 
 /*

@@ -234,17 +234,9 @@ long mech_ptrace(enum op op, const struct op_env *env, long warmup, long calls)
 	long ret;
 	pid_t pid;
 
-	if (!ops[op].per_call)
-		return -EOPNOTSUPP;
-	report = child_report_map();
-	if (!report)
-		return -errno;
-
-	pid = fork();
-	if (pid < 0) {
-		ret = -errno;
-		goto out;
-	}
+	pid = fork_reporting(op, &report);
+	if (pid < 0)
+		return pid;
 	if (!pid)
 		tracee(op, env, warmup, calls, report);
 
@@ -263,7 +255,6 @@ long mech_ptrace(enum op op, const struct op_env *env, long warmup, long calls)
 	else if (!ret)
 		/* A success before all calls were ours: some ran natively */
 		ret = early && *report >= 0 ? -EPROTO : *report;
-out:
 	child_report_unmap(report);
 	return ret;
 }

@@ -103,29 +103,21 @@ static long in_child(child_fn fn, enum op op, const struct op_env *env,
 	long ret;
 	pid_t pid;
 
-	if (!ops[op].per_call)
-		return -EOPNOTSUPP;
-	report = child_report_map();
-	if (!report)
-		return -errno;
-
-	pid = fork();
-	if (pid < 0) {
-		ret = -errno;
-	} else if (!pid) {
+	pid = fork_reporting(op, &report);
+	if (pid < 0)
+		return pid;
+	if (!pid) {
 		*report = fn(op, env, warmup, calls);
 		/* exit_group: also ends unotify's supervisor thread */
 		_exit(0);
-	} else {
-		while ((ret = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
-			;
-		/* ECHILD, the only other error, means it is gone already */
-		if (ret < 0) {
-			ret = -errno;
-		} else {
-			ret = WIFEXITED(status) && !WEXITSTATUS(status) ? *report : -EIO;
-		}
 	}
+	while ((ret = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+		;
+	/* ECHILD, the only other error, means it is gone already */
+	if (ret < 0)
+		ret = -errno;
+	else
+		ret = WIFEXITED(status) && !WEXITSTATUS(status) ? *report : -EIO;
 	child_report_unmap(report);
 	return ret;
 }
