@@ -206,11 +206,9 @@ long hc_vm_call(struct hc_vm *vm, long (*fn)(void *), void *arg)
 
 int hc_vm_last_fault(struct hc_vm *vm, struct hc_fault *fault)
 {
-	struct hc_vcpu *vcpu = hc_thread_vcpu(vm, true);
+	struct hc_vcpu *vcpu = hc_thread_vcpu(vm, false);
 
-	if (!vcpu)
-		return -errno;
-	if (!vcpu->faulted)
+	if (!vcpu || !vcpu->faulted)
 		return -ENOENT;
 	*fault = vcpu->fault;
 	return 0;
