@@ -45,9 +45,6 @@ hc_guest_call:
 	mov %r8, HC_PT_R8(%rsp)
 	mov %r9, HC_PT_R9(%rsp)
 	mov %rcx, HC_PT_IP(%rsp)
-	mov %r11, HC_PT_FLAGS(%rsp)
-	lea (HC_RED_ZONE + HC_PT_SIZE)(%rsp), %rax
-	mov %rax, HC_PT_SP(%rsp)
 	mov %rbx, HC_PT_BX(%rsp)
 	mov %rsp, %rbx
 	mov $HC_KVM_HC_HOST_SYSCALL, %eax
@@ -57,8 +54,8 @@ hc_guest_call:
 	out %al, $HC_PORT_SYSCALL
 1:	mov HC_PT_AX(%rsp), %rax
 	mov HC_PT_BX(%rsp), %rbx
-	/* Flags first: below the red zone, the push cannot clobber it. */
-	pushq HC_PT_FLAGS(%rsp)
+	/* The flags are in r11 still: KVM writes rax only. */
+	push %r11
 	popfq
 	lea (HC_RED_ZONE + HC_PT_SIZE)(%rsp), %rsp
 	jmp *%rcx

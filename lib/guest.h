@@ -34,8 +34,6 @@
 #define HC_PT_SI	104
 #define HC_PT_DI	112
 #define HC_PT_IP	128
-#define HC_PT_FLAGS	144
-#define HC_PT_SP	152
 #define HC_PT_SIZE	168
 
 /* The x86-64 ABI lets a function use 128 bytes below its stack pointer. */
