@@ -31,7 +31,7 @@ LIB_SO   := $(BUILD)/lib/$(SONAME)
 
 # Static programs that lab/run puts on the lab guest's PATH.
 GUEST_PROGS := $(GUEST_BIN)/kvm-hello $(GUEST_BIN)/hostcall-demo $(GUEST_BIN)/hostcall-example \
-	       $(GUEST_BIN)/hostcall-lib-test $(GUEST_BIN)/hostcall-bench
+	       $(GUEST_BIN)/hostcall-lib-test $(GUEST_BIN)/hostcall-bench $(GUEST_BIN)/hostcall-fuzz
 
 all: lib guest
 
@@ -66,6 +66,10 @@ $(GUEST_BIN)/hostcall-lib-test: $(wildcard tests/lib/*.c) tests/lib/test.h $(LIB
 $(GUEST_BIN)/hostcall-bench: $(wildcard tools/bench/*.c) tools/bench/bench.h $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -Iinclude -Itools/bench -o $@ $(filter %.c,$^) $(LIB_A) -lpthread
+
+$(GUEST_BIN)/hostcall-fuzz: tests/fuzz/hostcall-fuzz.c $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -static -Iinclude -o $@ $< $(LIB_A) -lpthread
 
 install: lib
 	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
