@@ -6,6 +6,7 @@
 # make test     every test, host and lab; last line "N passed, N failed, N skipped"
 # make demo     the lab running KVM inside both emulated vendors
 # make bench    hostcall-bench in both labs and here: build/bench/{results.csv,table.txt,*.png}
+# make fuzz     hostcall-fuzz's long campaign under the debug lab kernel (tests/fuzz/campaign)
 # make series   regenerate kernel/patches/ from the commits in build/linux
 # make series-builds  build the series with KVM=m, SECCOMP=n and for i386
 # make clean    remove what make built (build/linux, which may hold work, stays)
@@ -93,6 +94,9 @@ demo: lab
 bench: lab
 	tools/bench/run
 
+fuzz: guest
+	tests/fuzz/campaign
+
 series:
 	lab/series
 
@@ -103,4 +107,4 @@ clean:
 	rm -rf $(GUEST_BIN) $(BUILD)/lib $(BUILD)/bench $(BUILD)/test-bench $(BUILD)/kernel $(BUILD)/selftests $(BUILD)/initramfs $(BUILD)/test-logs
 	git -C $(BUILD)/linux worktree remove --force $(BUILD)/bisect 2>/dev/null || true
 
-.PHONY: all lib install guest lab test demo bench series series-builds clean
+.PHONY: all lib install guest lab test demo bench fuzz series series-builds clean
