@@ -64,13 +64,13 @@ $(GUEST_BIN)/hostcall-lib-test: $(wildcard tests/lib/*.c) tests/lib/test.h $(LIB
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -Iinclude -o $@ $(filter %.c,$^) $(LIB_A) -lpthread
 
-$(GUEST_BIN)/hostcall-bench: $(wildcard tools/bench/*.c) tools/bench/bench.h $(LIB_A)
+$(GUEST_BIN)/hostcall-bench: $(wildcard tools/bench/*.c) tools/bench/bench.h tools/hypercall.h $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -static -Iinclude -Itools/bench -o $@ $(filter %.c,$^) $(LIB_A) -lpthread
+	$(CC) $(CFLAGS) -static -Iinclude -Itools -Itools/bench -o $@ $(filter %.c,$^) $(LIB_A) -lpthread
 
-$(GUEST_BIN)/hostcall-fuzz: tests/fuzz/hostcall-fuzz.c $(LIB_A)
+$(GUEST_BIN)/hostcall-fuzz: tests/fuzz/hostcall-fuzz.c tools/hypercall.h $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -static -Iinclude -o $@ $< $(LIB_A) -lpthread
+	$(CC) $(CFLAGS) -static -Iinclude -Itools -o $@ $< $(LIB_A) -lpthread
 
 install: lib
 	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig

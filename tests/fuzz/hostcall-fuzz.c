@@ -26,6 +26,7 @@
 #include <hostcall.h>
 #include <inttypes.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,27 +37,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#define GUEST		__attribute__((target("general-regs-only"), noipa))
+#include <asm/ptrace.h>
 
-#define KVM_HC_HOST_SYSCALL	13
-#define KVM_ENOSYS		1000
-#define KVM_EFAULT		14
-#define KVM_EPERM		1
+#include "hypercall.h"
+
+#define GUEST		__attribute__((target("general-regs-only"), noipa))
 
 #define PAGE		4096UL
 #define BATCH		256
 #define SLOT		1024		/* a struct, a buffer, canaries around both */
-#define STRUCT_SIZE	168		/* struct pt_regs */
+#define STRUCT_SIZE	sizeof(struct pt_regs)
 #define BUF_AT		512		/* the buffer's offset in its slot */
 #define BUF_SIZE	448		/* room for struct utsname, canaries after */
-#define AX		80		/* offsets in struct pt_regs */
-#define R10		56
-#define R8		72
-#define R9		64
-#define DX		96
-#define SI		104
-#define DI		112
-#define IP		128
+#define AX		offsetof(struct pt_regs, rax)
 #define CANARY		0xa5
 
 /* Where rbx points. */
@@ -116,23 +109,13 @@ static uint64_t below(uint64_t n)
 	return next() % n;
 }
 
-GUEST static long hypercall(bool amd, uint64_t rbx)
-{
-	long ret;
-
-	if (amd)
-		__asm__ volatile("vmmcall" : "=a"(ret) : "a"(KVM_HC_HOST_SYSCALL), "b"(rbx) : "memory");
-	else
-		__asm__ volatile("vmcall" : "=a"(ret) : "a"(KVM_HC_HOST_SYSCALL), "b"(rbx) : "memory");
-	return ret;
-}
-
 /* In guest ring 0: the batch's hypercalls for one VM, in order. */
 GUEST static long run_batch(void *capable)
 {
 	for (int i = 0; i < BATCH; i++) {
 		if (f.ops[i].capable == (capable != NULL))
-			f.ops[i].status = hypercall(f.amd, f.ops[i].rbx);
+			f.ops[i].status = kvm_hypercall(f.amd, KVM_HC_HOST_SYSCALL,
+							(const void *)f.ops[i].rbx);
 	}
 	return 0;
 }
@@ -279,13 +262,18 @@ static void make_op(int i)
 		break;
 	}
 	if (op->target == VALID) {
+		/* Unaligned: byte copies into the struct's layout. */
 		uint8_t *regs = (uint8_t *)op->rbx;
-		static const int at[6] = { DI, SI, DX, R10, R8, R9 };
+		static const size_t at[6] = {
+			offsetof(struct pt_regs, rdi), offsetof(struct pt_regs, rsi),
+			offsetof(struct pt_regs, rdx), offsetof(struct pt_regs, r10),
+			offsetof(struct pt_regs, r8), offsetof(struct pt_regs, r9),
+		};
 
 		memcpy(regs + AX, &op->nr, 8);
 		for (int k = 0; k < 6; k++)
 			memcpy(regs + at[k], &op->args[k], 8);
-		memcpy(regs + IP, &op->rbx, 8);
+		memcpy(regs + offsetof(struct pt_regs, rip), &op->rbx, 8);
 		memcpy(f.expected[i], regs, STRUCT_SIZE);
 	}
 }
@@ -353,9 +341,9 @@ static void check_op(int i)
 	}
 	/* In the struct: what make_op() put there, but rax if the call ran. */
 	if (op->target == VALID && memcmp(regs, f.expected[i], STRUCT_SIZE)) {
-		for (int k = 0; k < STRUCT_SIZE; k++) {
+		for (size_t k = 0; k < STRUCT_SIZE; k++) {
 			if (regs[k] != f.expected[i][k] && (!ran || k < AX || k >= AX + 8)) {
-				fail(op, "struct byte changed at offset", k, f.expected[i][k]);
+				fail(op, "struct byte changed at offset", (long)k, f.expected[i][k]);
 				break;
 			}
 		}
@@ -415,8 +403,6 @@ int main(int argc, char **argv)
 	struct hc_vm *capable, *incapable;
 	long count = 100000, done = 0;
 	struct timespec t0, t1;
-	char vendor[64] = "";
-	FILE *cpuinfo;
 
 	f.seed = (uint64_t)time(NULL);
 	for (int i = 1; i < argc; i++) {
@@ -440,12 +426,7 @@ int main(int argc, char **argv)
 		printf("hostcall-fuzz: skipped: this kernel has no KVM_CAP_X86_HOST_SYSCALL\n");
 		return 4;
 	}
-	cpuinfo = fopen("/proc/cpuinfo", "r");
-	while (cpuinfo && fgets(vendor, sizeof(vendor), cpuinfo) && strncmp(vendor, "vendor_id", 9))
-		;
-	f.amd = strstr(vendor, "AuthenticAMD") != NULL;
-	if (cpuinfo)
-		fclose(cpuinfo);
+	f.amd = cpu_is_amd();
 	if (setup()) {
 		perror("hostcall-fuzz: setup");
 		return 1;

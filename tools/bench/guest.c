@@ -16,12 +16,10 @@
 
 #include "hostcall.h"
 #include "bench.h"
+#include "hypercall.h"
 
 /* A hypercall number KVM does not know: it answers -KVM_ENOSYS and returns. */
 #define NOOP_HYPERCALL		0x7fffffff
-#define KVM_HC_HOST_SYSCALL	13
-#define KVM_ENOSYS		1000
-#define KVM_EPERM		1
 
 /* A system call number no kernel has: the call runs and answers -ENOSYS. */
 #define UNKNOWN_SYSCALL		1000
@@ -60,23 +58,11 @@ GUEST static long hypercall_loop(void *arg)
 	for (long i = 0; i < l->count; i++) {
 		if (l->regs)
 			l->regs->rax = l->syscall_nr;
-		if (amd)
-			__asm__ volatile("vmmcall" : "=a"(status) : "a"(l->nr), "b"(l->regs) : "memory");
-		else
-			__asm__ volatile("vmcall" : "=a"(status) : "a"(l->nr), "b"(l->regs) : "memory");
+		status = kvm_hypercall(amd, l->nr, l->regs);
 		if (status != l->status)
 			return -EPROTO;
 	}
 	return 0;
-}
-
-/* The guest's vendor is the host's: vmmcall on AMD, vmcall on Intel. */
-static bool cpu_is_amd(void)
-{
-	uint32_t eax, ebx, ecx, edx;
-
-	__asm__("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(0));
-	return ebx == 0x68747541;	/* "Auth"enticAMD */
 }
 
 /* @fn's loop *@l run @warmup times untimed, then @calls times timed, in @vm (NULL: natively). */
