@@ -40,9 +40,10 @@ base_version() {
 	cat "$SRC/.git/hostcall-base" 2>/dev/null || true
 }
 
-# kmake MAKE_ARG...: make in the lab's kernel tree, with ccache, on every core.
+# kmake MAKE_ARG...: make in the lab's kernel tree (KSRC, default build/linux),
+# with ccache, on every core.
 kmake() {
-	make -C "$SRC" CC="ccache gcc" -j"$(nproc)" "$@"
+	make -C "${KSRC:-$SRC}" CC="ccache gcc" -j"$(nproc)" "$@"
 }
 
 # kernel_builds LOG MAKE_ARG...: kmake into LOG; true if make succeeded and
@@ -59,11 +60,26 @@ kernel_builds() {
 }
 
 # kernel_fragments NAME: the config fragments of lab kernel NAME, in order.
+# `base` is the default configuration built without the series.
 kernel_fragments() {
 	case "$1" in
-	default) echo "$TOP/kernel/config/default.config $TOP/kernel/config/lockdep.config" ;;
+	default|base) echo "$TOP/kernel/config/default.config $TOP/kernel/config/lockdep.config" ;;
 	debug) echo "$TOP/kernel/config/default.config $TOP/kernel/config/lockdep.config $TOP/kernel/config/debug.config" ;;
 	bench) echo "$TOP/kernel/config/default.config" ;;
-	*) die "unknown lab kernel '$1' (choose default, debug or bench)" ;;
+	*) die "unknown lab kernel '$1' (choose default, debug, bench or base)" ;;
 	esac
+}
+
+# The unpatched tree that the `base` kernel is built from: a worktree of
+# build/linux at tag base, so that it builds while build/linux changes.
+BASE_SRC=$BUILD/linux-base
+
+# lock FD FILE [-s]: take an exclusive (or with -s, shared) lock on FILE
+# through descriptor FD, saying so when another lab step holds it.
+lock() {
+	local fd=$1 file=$2 mode=${3:--x}
+	eval "exec $fd>>\"\$file\""
+	flock -n "$mode" "$fd" && return 0
+	say "waiting for another lab step that holds ${file#"$TOP"/}"
+	flock "$mode" "$fd"
 }

@@ -37,6 +37,8 @@ series_objects() {
 	done
 }
 
+# build/linux must not change meanwhile (tests/series.t checks out commits).
+lock 9 "$BUILD/linux.lock" -s
 configs=(kvm-modules no-seccomp i386)
 echo "TAP version 13"
 echo "1..${#configs[@]}"
