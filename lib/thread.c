@@ -21,9 +21,30 @@ static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
 
 static __thread uint64_t thread_owner;
 static __thread struct {
-	uint64_t vm_id;
+	uint64_t vm_id;		/* 0 while vcpu changes */
 	struct hc_vcpu *vcpu;
+	bool writing;
 } last;
+
+/*
+ * A signal handler may call hc_vm_call() on another VM between any two of
+ * these stores: it leaves the cache alone while they run, and a vm_id it
+ * reads always comes with its own vcpu.
+ */
+static void remember(uint64_t vm_id, struct hc_vcpu *vcpu)
+{
+	if (last.writing)
+		return;
+	last.writing = true;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	last.vm_id = 0;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	last.vcpu = vcpu;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	last.vm_id = vm_id;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	last.writing = false;
+}
 
 static void release_vcpus(void *owner)
 {
@@ -93,10 +114,8 @@ struct hc_vcpu *hc_thread_vcpu(struct hc_vm *vm, bool make)
 			pthread_mutex_unlock(&vm->lock);
 		}
 	}
-	if (vcpu) {
-		last.vm_id = vm->id;
-		last.vcpu = vcpu;
-	}
+	if (vcpu)
+		remember(vm->id, vcpu);
 	return vcpu;
 }
 
