@@ -6,7 +6,9 @@
  * Each hypercall gets an rbx drawn from: a valid struct at any alignment,
  * NULL, kernel and non-canonical addresses, an unmapped page, a read-only
  * page, the last bytes before an unmapped page, a struct straddling into a
- * read-only page; a number drawn from the refused calls, unknown numbers,
+ * read-only page, the guest-physical address of a valid struct (memory the
+ * guest has at that address and the VMM thread does not), a valid struct in
+ * the VM of another process; a number drawn from the refused calls, unknown numbers,
  * numbers with high or x32 bits, and cheap calls that cannot hurt the
  * fuzzer (getpid, uname, read, write, close, clock_gettime, fstat, getcwd)
  * with arguments from the same kinds of pointers, fds and lengths; and one
@@ -34,12 +36,15 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <asm/ptrace.h>
 
 #include "hypercall.h"
+/* White-box: the guest-physical address of a struct, from the VM's memslots. */
+#include "../../lib/internal.h"
 
 #define GUEST		__attribute__((target("general-regs-only"), noipa))
 
@@ -51,16 +56,17 @@
 #define BUF_SIZE	448		/* room for struct utsname, canaries after */
 #define AX		offsetof(struct pt_regs, rax)
 #define CANARY		0xa5
+#define NEIGHBOUR_AT	64		/* the struct's offset in the neighbour's page */
 
 /* Where rbx points. */
 enum target {
 	VALID, NULL_PTR, KERNEL, NONCANONICAL, UNMAPPED, READ_ONLY, BEFORE_HOLE,
-	STRADDLE, TARGETS
+	STRADDLE, GUEST_PHYSICAL, OTHER_VM, TARGETS
 };
 
 static const char *const target_names[] = {
 	"valid", "NULL", "kernel", "non-canonical", "unmapped", "read-only",
-	"before a hole", "straddling read-only",
+	"before a hole", "straddling read-only", "guest-physical", "another VM's",
 };
 
 /* Calls a bug in the refusal would let loose on the fuzzer: expect -KVM_EPERM. */
@@ -73,6 +79,7 @@ static const long refused[] = {
 
 struct op {
 	uint64_t rbx;
+	uint8_t *placed;	/* the struct in the slot (valid, guest-physical), or NULL */
 	int target;
 	bool capable;		/* the VM has the capability */
 	bool refused;
@@ -87,6 +94,10 @@ static struct {
 	bool amd;
 	uint8_t *slots;		/* BATCH slots, rewritten per batch */
 	uint8_t *read_only, *hole_before, *straddle;
+	struct hc_vm *capable;
+	uint8_t *neighbour;	/* a page of structs in another process's VM */
+	pid_t neighbour_pid;
+	int neighbour_done;	/* closed when the fuzzing ends */
 	int devnull, devzero;
 	struct op ops[BATCH];
 	uint8_t expected[BATCH][STRUCT_SIZE];	/* each struct as made */
@@ -225,6 +236,39 @@ static void make_call(struct op *op, int i)
 	}
 }
 
+static void fail(const struct op *op, const char *what, long got, long want)
+{
+	f.failures++;
+	fprintf(stderr, "FAIL seed %" PRIu64 ": %s: got %ld (%#lx), want %ld (%#lx); rbx %s %#" PRIx64
+		", nr %#lx (%ld, %ld, %ld), %s VM\n", f.seed, what, got, got, want, want,
+		target_names[op->target], op->rbx, op->nr, op->args[0], op->args[1], op->args[2],
+		op->capable ? "capable" : "incapable");
+}
+
+/* True if any of the pages of [p, p + len) is mapped in this process. */
+static bool mapped_here(uint64_t p, size_t len)
+{
+	for (uint64_t page = p & ~(PAGE - 1); page < p + len; page += PAGE) {
+		if (msync((void *)page, PAGE, MS_ASYNC) == 0 || errno != ENOMEM)
+			return true;
+	}
+	return false;
+}
+
+/* @p's address in the capable VM's guest-physical space (0 if none, or if it is mapped here). */
+static uint64_t guest_physical(const uint8_t *p)
+{
+	uint64_t hva = (uint64_t)p, window = hva & ~(HC_WINDOW_SIZE - 1);
+
+	for (int w = 0; w < f.capable->nr_windows; w++) {
+		uint64_t gpa = f.capable->windows[w].gpa + (hva - window);
+
+		if (f.capable->windows[w].hva == window)
+			return mapped_here(gpa, STRUCT_SIZE) ? 0 : gpa;
+	}
+	return 0;
+}
+
 /* The struct for op i: in its slot at any offset that leaves canaries, or at a bad address. */
 static void make_op(int i)
 {
@@ -234,10 +278,13 @@ static void make_op(int i)
 	memset(s, CANARY, SLOT);
 	op->capable = below(8) != 0;
 	op->target = below(4) ? VALID : 1 + (int)below(TARGETS - 1);
+	op->placed = NULL;
 	make_call(op, i);
 	switch (op->target) {
 	case VALID:
-		op->rbx = (uint64_t)(s + 8 + below(BUF_AT - STRUCT_SIZE - 16));
+	case GUEST_PHYSICAL:
+		op->placed = s + 8 + below(BUF_AT - STRUCT_SIZE - 16);
+		op->rbx = (uint64_t)op->placed;
 		break;
 	case NULL_PTR:
 		op->rbx = 0;
@@ -260,10 +307,13 @@ static void make_op(int i)
 	case STRADDLE:
 		op->rbx = (uint64_t)f.straddle + PAGE - 1 - below(STRUCT_SIZE - 1);
 		break;
+	case OTHER_VM:
+		op->rbx = (uint64_t)f.neighbour + NEIGHBOUR_AT;
+		break;
 	}
-	if (op->target == VALID) {
+	if (op->placed) {
 		/* Unaligned: byte copies into the struct's layout. */
-		uint8_t *regs = (uint8_t *)op->rbx;
+		uint8_t *regs = op->placed;
 		static const size_t at[6] = {
 			offsetof(struct pt_regs, rdi), offsetof(struct pt_regs, rsi),
 			offsetof(struct pt_regs, rdx), offsetof(struct pt_regs, r10),
@@ -276,15 +326,12 @@ static void make_op(int i)
 		memcpy(regs + offsetof(struct pt_regs, rip), &op->rbx, 8);
 		memcpy(f.expected[i], regs, STRUCT_SIZE);
 	}
-}
-
-static void fail(const struct op *op, const char *what, long got, long want)
-{
-	f.failures++;
-	fprintf(stderr, "FAIL seed %" PRIu64 ": %s: got %ld (%#lx), want %ld (%#lx); rbx %s %#" PRIx64
-		", nr %#lx (%ld, %ld, %ld), %s VM\n", f.seed, what, got, got, want, want,
-		target_names[op->target], op->rbx, op->nr, op->args[0], op->args[1], op->args[2],
-		op->capable ? "capable" : "incapable");
+	/* A valid struct there too, as if the hypercall translated addresses. */
+	if (op->target == GUEST_PHYSICAL) {
+		op->rbx = guest_physical(op->placed);
+		if (!op->rbx)
+			fail(op, "no guest-physical address unmapped here for the slot", 0, 0);
+	}
 }
 
 /* What the call returns natively, with its buffer pointer moved to @scratch. */
@@ -309,7 +356,7 @@ static bool deterministic(long nr)
 static void check_op(int i)
 {
 	struct op *op = &f.ops[i];
-	uint8_t *s = slot(i), *regs = (uint8_t *)op->rbx;
+	uint8_t *s = slot(i), *regs = op->placed;
 	uint8_t scratch[BUF_SIZE];
 	long want = 0, result;
 	bool ran;
@@ -331,7 +378,7 @@ static void check_op(int i)
 
 	/* Around the struct and the buffer: canaries only. */
 	for (int k = 0; k < SLOT; k++) {
-		bool in_struct = op->target == VALID && s + k >= regs && s + k < regs + STRUCT_SIZE;
+		bool in_struct = regs && s + k >= regs && s + k < regs + STRUCT_SIZE;
 		bool in_buf = k >= BUF_AT && k < BUF_AT + op->buf_len;
 
 		if (!in_struct && !in_buf && s[k] != CANARY) {
@@ -340,7 +387,7 @@ static void check_op(int i)
 		}
 	}
 	/* In the struct: what make_op() put there, but rax if the call ran. */
-	if (op->target == VALID && memcmp(regs, f.expected[i], STRUCT_SIZE)) {
+	if (regs && memcmp(regs, f.expected[i], STRUCT_SIZE)) {
 		for (size_t k = 0; k < STRUCT_SIZE; k++) {
 			if (regs[k] != f.expected[i][k] && (!ran || k < AX || k >= AX + 8)) {
 				fail(op, "struct byte changed at offset", (long)k, f.expected[i][k]);
@@ -398,6 +445,88 @@ static void check_places(void)
 	}
 }
 
+/* In guest ring 0: one hypercall on @regs. */
+GUEST static long hypercall_on(void *regs)
+{
+	return kvm_hypercall(f.amd, KVM_HC_HOST_SYSCALL, regs);
+}
+
+/* In guest ring 0: a read of each page, so that the VM maps them. */
+GUEST static long touch(void *pages)
+{
+	for (size_t k = 0; k < BATCH * SLOT; k += PAGE)
+		(void)*(volatile uint8_t *)((uint8_t *)pages + k);
+	return 0;
+}
+
+/*
+ * The neighbour: a process with its own VM and, at @at, a page this process
+ * does not map, holding a getpid struct that its own guest has run. It
+ * waits for @done to close, then exits 0 iff no byte of the page changed.
+ */
+static int neighbour(uint8_t *at, int ready, int done)
+{
+	uint8_t *page = mmap(at, PAGE, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	struct pt_regs *regs = (struct pt_regs *)(page + NEIGHBOUR_AT);
+	struct hc_vm *vm = hc_vm_create(0);
+	uint8_t before[PAGE];
+	char c;
+
+	if (page != at || !vm || hc_vm_mode(vm) != HC_MODE_HYPERCALL)
+		return 2;
+	memset(page, CANARY, PAGE);
+	regs->orig_rax = regs->rax = SYS_getpid;
+	if (hc_vm_call(vm, hypercall_on, regs) != 0 || (pid_t)regs->rax != getpid())
+		return 3;
+	memcpy(before, page, PAGE);
+	if (write(ready, "y", 1) != 1)
+		return 4;
+	while (read(done, &c, 1) > 0)
+		;
+	return memcmp(before, page, PAGE) ? 1 : 0;
+}
+
+/* Start the neighbour at a random address that nothing here maps. */
+static int neighbour_start(void)
+{
+	uint8_t *at = (uint8_t *)0x500000000000ULL + below(1 << 20) * PAGE;
+	int ready[2], done[2];
+	char c;
+
+	if (mapped_here((uint64_t)at, PAGE) || pipe(ready) || pipe(done))
+		return -1;
+	f.neighbour_pid = fork();
+	if (f.neighbour_pid < 0)
+		return -1;
+	if (f.neighbour_pid == 0) {
+		close(ready[0]);
+		close(done[1]);
+		_exit(neighbour(at, ready[1], done[0]));
+	}
+	close(ready[1]);
+	close(done[0]);
+	if (read(ready[0], &c, 1) != 1)
+		return -1;
+	close(ready[0]);
+	f.neighbour = at;
+	f.neighbour_done = done[1];
+	return 0;
+}
+
+/* The neighbour's verdict on its page: 0 if unchanged. */
+static void neighbour_check(void)
+{
+	int status;
+
+	close(f.neighbour_done);
+	if (waitpid(f.neighbour_pid, &status, 0) != f.neighbour_pid || status != 0) {
+		f.failures++;
+		fprintf(stderr, "FAIL seed %" PRIu64 ": another VM's page changed, or its process"
+			" failed (wait status %#x)\n", f.seed, status);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct hc_vm *capable, *incapable;
@@ -427,7 +556,8 @@ int main(int argc, char **argv)
 		return 4;
 	}
 	f.amd = cpu_is_amd();
-	if (setup()) {
+	f.capable = capable;
+	if (setup() || hc_vm_call(capable, touch, f.slots) || neighbour_start()) {
 		perror("hostcall-fuzz: setup");
 		return 1;
 	}
@@ -445,6 +575,7 @@ int main(int argc, char **argv)
 		check_places();
 		done += BATCH;
 	}
+	neighbour_check();
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	printf("hostcall-fuzz: seed %" PRIu64 ": %ld hypercalls, %ld failed checks, %.1f s\n",
 	       f.seed, done, f.failures,
