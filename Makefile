@@ -7,6 +7,7 @@
 # make demo     the lab running KVM inside both emulated vendors
 # make bench    hostcall-bench in both labs and here: build/bench/{results.csv,table.txt,*.png}
 # make fuzz     hostcall-fuzz's long campaign under the debug lab kernel (tests/fuzz/campaign)
+# make regress  the KVM selftests on the lab kernels with and without the series, a table
 # make series   regenerate kernel/patches/ from the commits in build/linux
 # make series-builds  build the series with KVM=m, SECCOMP=n and for i386
 # make clean    remove what make built (build/linux, which may hold work, stays)
@@ -32,7 +33,8 @@ LIB_SO   := $(BUILD)/lib/$(SONAME)
 
 # Static programs that lab/run puts on the lab guest's PATH.
 GUEST_PROGS := $(GUEST_BIN)/kvm-hello $(GUEST_BIN)/hostcall-demo $(GUEST_BIN)/hostcall-example \
-	       $(GUEST_BIN)/hostcall-lib-test $(GUEST_BIN)/hostcall-bench $(GUEST_BIN)/hostcall-fuzz
+	       $(GUEST_BIN)/hostcall-lib-test $(GUEST_BIN)/hostcall-bench $(GUEST_BIN)/hostcall-fuzz \
+	       $(GUEST_BIN)/hostcall-parity $(GUEST_BIN)/hostcall-stress
 
 all: lib guest
 
@@ -68,9 +70,17 @@ $(GUEST_BIN)/hostcall-bench: $(wildcard tools/bench/*.c) tools/bench/bench.h too
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -Iinclude -Itools -Itools/bench -o $@ $(filter %.c,$^) $(LIB_A) -lpthread
 
-$(GUEST_BIN)/hostcall-fuzz: tests/fuzz/hostcall-fuzz.c tools/hypercall.h $(LIB_A)
+$(GUEST_BIN)/hostcall-fuzz: tests/fuzz/hostcall-fuzz.c tools/hypercall.h lib/internal.h lib/guest.h $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -Iinclude -Itools -o $@ $< $(LIB_A) -lpthread
+
+$(GUEST_BIN)/hostcall-stress: $(wildcard tests/stress/*.c) tests/stress/stress.h tools/hypercall.h $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -static -Iinclude -Itools -o $@ $(filter %.c,$^) $(LIB_A) -lpthread
+
+$(GUEST_BIN)/hostcall-parity: tests/parity/hostcall-parity.c $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -static -Iinclude -o $@ $< $(LIB_A) -lpthread
 
 install: lib
 	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
@@ -97,6 +107,9 @@ bench: lab
 fuzz: guest
 	tests/fuzz/campaign
 
+regress: guest
+	tests/regress/run
+
 series:
 	lab/series
 
@@ -104,7 +117,8 @@ series-builds: lab
 	tests/run "series-configs:tests/series-configs.t --full"
 
 clean:
-	rm -rf $(GUEST_BIN) $(BUILD)/lib $(BUILD)/bench $(BUILD)/test-bench $(BUILD)/kernel $(BUILD)/selftests $(BUILD)/initramfs $(BUILD)/test-logs
-	git -C $(BUILD)/linux worktree remove --force $(BUILD)/bisect 2>/dev/null || true
+	rm -rf $(GUEST_BIN) $(BUILD)/lib $(BUILD)/bench $(BUILD)/test-bench $(BUILD)/kernel $(BUILD)/selftests $(BUILD)/initramfs $(BUILD)/test-logs \
+		$(BUILD)/regress
+	git -C $(BUILD)/linux worktree remove --force $(BUILD)/linux-base 2>/dev/null || true
 
-.PHONY: all lib install guest lab test demo bench fuzz series series-builds clean
+.PHONY: all lib install guest lab test demo bench fuzz regress series series-builds clean
