@@ -1,18 +1,20 @@
 // SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
 /*
  * hostcall-fuzz [--seed N] [--count N]: KVM_HC_HOST_SYSCALL with random
- * registers from guest ring 0, checked against what the ABI promises.
+ * registers from guest ring 0 (and ring 3), checked against what the ABI
+ * promises.
  *
  * Each hypercall gets an rbx drawn from: a valid struct at any alignment,
  * NULL, kernel and non-canonical addresses, an unmapped page, a read-only
  * page, the last bytes before an unmapped page, a struct straddling into a
  * read-only page, the guest-physical address of a valid struct (memory the
  * guest has at that address and the VMM thread does not), a valid struct in
- * the VM of another process; a number drawn from the refused calls, unknown numbers,
- * numbers with high or x32 bits, and cheap calls that cannot hurt the
- * fuzzer (getpid, uname, read, write, close, clock_gettime, fstat, getcwd)
- * with arguments from the same kinds of pointers, fds and lengths; and one
- * hypercall in eight goes to a VM without the capability.
+ * the VM of another process; a number drawn from the refused calls, unknown
+ * numbers, numbers with high or x32 bits, and cheap calls that cannot hurt
+ * the fuzzer (getpid, uname, read, write, close, clock_gettime, fstat,
+ * getcwd) with arguments from the same kinds of pointers, fds and lengths.
+ * One hypercall in eight goes to a VM without the capability, and one in
+ * eighteen comes from guest ring 3 with every other register random.
  *
  * Checked for each: the status is the one the ABI gives for its rbx and
  * number; canary bytes around every struct and buffer are unchanged, so
@@ -43,6 +45,7 @@
 #include <asm/ptrace.h>
 
 #include "hypercall.h"
+#include "ring3.h"
 /* White-box: the guest-physical address of a struct, from the VM's memslots. */
 #include "../../lib/internal.h"
 
@@ -82,6 +85,7 @@ struct op {
 	uint8_t *placed;	/* the struct in the slot (valid, guest-physical), or NULL */
 	int target;
 	bool capable;		/* the VM has the capability */
+	bool ring3;		/* made from guest ring 3 (ring3.c) */
 	bool refused;
 	long nr;		/* as put in the struct's rax */
 	long args[6];
@@ -95,6 +99,7 @@ static struct {
 	uint8_t *slots;		/* BATCH slots, rewritten per batch */
 	uint8_t *read_only, *hole_before, *straddle;
 	struct hc_vm *capable;
+	struct ring3 ring3;
 	uint8_t *neighbour;	/* a page of structs in another process's VM */
 	pid_t neighbour_pid;
 	int neighbour_done;	/* closed when the fuzzing ends */
@@ -102,7 +107,7 @@ static struct {
 	struct op ops[BATCH];
 	uint8_t expected[BATCH][STRUCT_SIZE];	/* each struct as made */
 	long failures;
-	long per_target[TARGETS], ran, efault, eperm, enosys;
+	long per_target[TARGETS], ran, efault, eperm, enosys, from_ring3;
 } f;
 
 static uint64_t next(void)
@@ -124,9 +129,31 @@ static uint64_t below(uint64_t n)
 GUEST static long run_batch(void *capable)
 {
 	for (int i = 0; i < BATCH; i++) {
-		if (f.ops[i].capable == (capable != NULL))
+		if (f.ops[i].capable == (capable != NULL) && !f.ops[i].ring3)
 			f.ops[i].status = kvm_hypercall(f.amd, KVM_HC_HOST_SYSCALL,
 							(const void *)f.ops[i].rbx);
+	}
+	return 0;
+}
+
+/* The batch's hypercalls from ring 3, every other register random. */
+static int run_ring3(void)
+{
+	for (int i = 0; i < BATCH; i++) {
+		struct op *op = &f.ops[i];
+		struct kvm_regs regs;
+		uint64_t *words = (uint64_t *)&regs;
+
+		if (!op->ring3)
+			continue;
+		for (size_t k = 0; k < sizeof(regs) / sizeof(*words); k++)
+			words[k] = next();
+		regs.rbx = op->rbx;
+		if (ring3_hypercall(&f.ring3, &regs, &op->status)) {
+			fprintf(stderr, "FAIL seed %" PRIu64 ": the ring-3 vCPU did not reach its OUT"
+				" (exit reason %u)\n", f.seed, f.ring3.run->exit_reason);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -242,7 +269,7 @@ static void fail(const struct op *op, const char *what, long got, long want)
 	fprintf(stderr, "FAIL seed %" PRIu64 ": %s: got %ld (%#lx), want %ld (%#lx); rbx %s %#" PRIx64
 		", nr %#lx (%ld, %ld, %ld), %s VM\n", f.seed, what, got, got, want, want,
 		target_names[op->target], op->rbx, op->nr, op->args[0], op->args[1], op->args[2],
-		op->capable ? "capable" : "incapable");
+		op->ring3 ? "ring 3, capable" : op->capable ? "capable" : "incapable");
 }
 
 /* True if any of the pages of [p, p + len) is mapped in this process. */
@@ -277,6 +304,7 @@ static void make_op(int i)
 
 	memset(s, CANARY, SLOT);
 	op->capable = below(8) != 0;
+	op->ring3 = op->capable && below(16) == 0;
 	op->target = below(4) ? VALID : 1 + (int)below(TARGETS - 1);
 	op->placed = NULL;
 	make_call(op, i);
@@ -361,7 +389,9 @@ static void check_op(int i)
 	long want = 0, result;
 	bool ran;
 
-	if (!op->capable)
+	if (op->ring3)
+		want = -KVM_EPERM;	/* first of all, whatever else is wrong */
+	else if (!op->capable)
 		want = -KVM_ENOSYS;
 	else if (op->target != VALID)
 		want = -KVM_EFAULT;
@@ -375,6 +405,7 @@ static void check_op(int i)
 	f.efault += op->status == -KVM_EFAULT;
 	f.eperm += op->status == -KVM_EPERM;
 	f.enosys += op->status == -KVM_ENOSYS;
+	f.from_ring3 += op->ring3;
 
 	/* Around the struct and the buffer: canaries only. */
 	for (int k = 0; k < SLOT; k++) {
@@ -557,7 +588,8 @@ int main(int argc, char **argv)
 	}
 	f.amd = cpu_is_amd();
 	f.capable = capable;
-	if (setup() || hc_vm_call(capable, touch, f.slots) || neighbour_start()) {
+	if (setup() || hc_vm_call(capable, touch, f.slots) || neighbour_start() ||
+	    ring3_init(&f.ring3, f.amd)) {
 		perror("hostcall-fuzz: setup");
 		return 1;
 	}
@@ -566,7 +598,8 @@ int main(int argc, char **argv)
 	while (done < count && f.failures < 20) {
 		for (int i = 0; i < BATCH; i++)
 			make_op(i);
-		if (hc_vm_call(capable, run_batch, (void *)1) || hc_vm_call(incapable, run_batch, NULL)) {
+		if (hc_vm_call(capable, run_batch, (void *)1) || hc_vm_call(incapable, run_batch, NULL) ||
+		    run_ring3()) {
 			fprintf(stderr, "FAIL seed %" PRIu64 ": the guest faulted\n", f.seed);
 			return 1;
 		}
@@ -580,8 +613,8 @@ int main(int argc, char **argv)
 	printf("hostcall-fuzz: seed %" PRIu64 ": %ld hypercalls, %ld failed checks, %.1f s\n",
 	       f.seed, done, f.failures,
 	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-	printf("status: ran %ld, -KVM_EFAULT %ld, -KVM_EPERM %ld, -KVM_ENOSYS %ld; rbx:",
-	       f.ran, f.efault, f.eperm, f.enosys);
+	printf("status: ran %ld, -KVM_EFAULT %ld, -KVM_EPERM %ld, -KVM_ENOSYS %ld; from ring 3 %ld; rbx:",
+	       f.ran, f.efault, f.eperm, f.enosys, f.from_ring3);
 	for (int t = 0; t < TARGETS; t++)
 		printf(" %s %ld%s", target_names[t], f.per_target[t], t + 1 < TARGETS ? "," : "\n");
 	hc_vm_destroy(capable);
