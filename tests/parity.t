@@ -12,32 +12,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
+. tests/lib/lab-tap.sh
 out=build/test-parity
-mkdir -p "$out"
-
-# In the guest: $1 the run's name.
-parity='echo "@@run $1"
-hostcall-parity
-echo "@@status $?"
-[ -e /sys/kernel/debug/kmemleak ] || exit 0
-echo "@@run $1, kmemleak"
-hostcall-kmemleak "no leak once the cases are over"
-echo "@@status $?"'
-
-# lab CPU KERNEL NAME: the run's lines, or a failing run for the boot.
-lab() {
-	local status=0 start=$SECONDS
-	lab/run --cpu "$1" --kernel "$2" --timeout 600 -- sh -c "$parity" sh "$3" \
-		2>"$out/$1.console" || status=$?
-	echo "# $3: $((SECONDS - start)) s, boot included"
-	if [ $status -ne 0 ]; then
-		echo "@@run $3: lab/run"
-		tail -n 20 "$out/$1.console"
-		echo "@@status $status"
-	fi
-}
-
 {
-	lab amd debug "amd, debug kernel"
-	lab intel default "intel"
+	lab_tap "$out" amd debug "amd, debug kernel" hostcall-parity
+	lab_tap "$out" intel default intel hostcall-parity
 } | tests/lib/merge-tap

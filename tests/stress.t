@@ -11,35 +11,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
+. tests/lib/lab-tap.sh
 out=build/test-stress
-mkdir -p "$out"
-
-# In the guest: $1 the run's name, then hostcall-stress's options.
-stress='name=$1; shift
-echo "@@run $name"
-hostcall-stress "$@"
-echo "@@status $?"
-[ -e /sys/kernel/debug/kmemleak ] || exit 0
-echo "@@run $name, kmemleak"
-hostcall-kmemleak "no leak once the cases are over"
-echo "@@status $?"'
-
-# lab CPU KERNEL NAME STRESS-OPTION...: the run's lines, or a failing run for the boot.
-lab() {
-	local cpu=$1 kernel=$2 name=$3 status=0 start=$SECONDS
-	shift 3
-	lab/run --cpu "$cpu" --kernel "$kernel" --timeout 600 -- sh -c "$stress" sh "$name" "$@" \
-		2>"$out/$cpu.console" || status=$?
-	echo "# $name: $((SECONDS - start)) s, boot included"
-	if [ $status -ne 0 ]; then
-		echo "@@run $name: lab/run"
-		# where lab/run says why: the reports it found, a timeout, a failed boot
-		tail -n 20 "$out/$cpu.console"
-		echo "@@status $status"
-	fi
-}
-
 {
-	lab amd debug "amd, debug kernel" --seed 1 --seconds 2
-	lab intel default "intel" --seed 2 --seconds 1
+	lab_tap "$out" amd debug "amd, debug kernel" hostcall-stress --seed 1 --seconds 2
+	lab_tap "$out" intel default intel hostcall-stress --seed 2 --seconds 1
 } | tests/lib/merge-tap

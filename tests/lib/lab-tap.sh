@@ -1,0 +1,33 @@
+# SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
+# Sourced by the suites that run a TAP program of ours in the lab (parity,
+# stress): lab_tap DIR CPU KERNEL NAME CMD [ARG]... prints, for
+# tests/lib/merge-tap, CMD's points from one boot as the run NAME, then a
+# kmemleak scan as a run of its own where the kernel has kmemleak (the
+# debug kernel), and the boot's time. A boot that fails (124 timeout, 125
+# kernel report or failed boot) adds a failing run with the end of the
+# console, which is kept in DIR/CPU.console.
+
+# In the guest: $1 the run's name, then the command.
+lab_tap_guest='name=$1; shift
+echo "@@run $name"
+"$@"
+echo "@@status $?"
+[ -e /sys/kernel/debug/kmemleak ] || exit 0
+echo "@@run $name, kmemleak"
+hostcall-kmemleak "no leak once the cases are over"
+echo "@@status $?"'
+
+lab_tap() {
+	local dir=$1 cpu=$2 kernel=$3 name=$4 status=0 start=$SECONDS
+	shift 4
+	mkdir -p "$dir"
+	lab/run --cpu "$cpu" --kernel "$kernel" --timeout 600 -- sh -c "$lab_tap_guest" sh "$name" "$@" \
+		2>"$dir/$cpu.console" || status=$?
+	echo "# $name: $((SECONDS - start)) s, boot included"
+	if [ $status -ne 0 ]; then
+		echo "@@run $name: lab/run"
+		# where lab/run says why: the reports it found, a timeout, a failed boot
+		tail -n 20 "$dir/$cpu.console"
+		echo "@@status $status"
+	fi
+}
