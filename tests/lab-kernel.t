@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
-# tests/lab-kernel.t NAME: lab kernel NAME builds. In make test it runs in the
-# background (tests/suites), so that the kernels that only later suites boot
-# build while the emulators of the earlier ones leave a core idle.
+# tests/lab-kernel.t NAME...: lab kernels NAME... build, in that order. In
+# make test it runs in the background (tests/suites), so that the kernels
+# that only later suites boot build while the emulators of the earlier ones
+# leave a core idle.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 . tests/check.sh
 
-echo "1..1"
-check "the $1 lab kernel builds" lab/build --kernel "$1"
+echo "1..$#"
+for kernel; do
+	check "the $kernel lab kernel builds" lab/build --kernel "$kernel"
+done
