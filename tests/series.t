@@ -32,10 +32,10 @@ done
 # kernel's objects in build/linux itself (same paths, so ccache hits for
 # every file a patch does not change); build/linux returns to the tip after.
 # Lab kernel builds wait meanwhile, and this waits for them.
+lock 9 "$BUILD/linux.lock"
 obj=$BUILD/kernel/bisect/obj
 mkdir -p "$obj"
 rsync -a --delete "$BUILD/kernel/default/obj/" "$obj/"
-lock 9 "$BUILD/linux.lock"
 tip=$(git -C "$SRC" symbolic-ref -q --short HEAD)
 trap 'git -C "$SRC" checkout -q "$tip"' EXIT
 for c in "${commits[@]}"; do
