@@ -62,7 +62,7 @@ $(GUEST_BIN)/hostcall-example: examples/hostcall-example.c $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -Iinclude -o $@ $< $(LIB_A) -lpthread
 
-$(GUEST_BIN)/hostcall-lib-test: $(wildcard tests/lib/*.c) tests/lib/test.h $(LIB_A)
+$(GUEST_BIN)/hostcall-lib-test: $(wildcard tests/lib/*.c) tests/lib/test.h tests/guest.h $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -Iinclude -o $@ $(filter %.c,$^) $(LIB_A) -lpthread
 
@@ -70,11 +70,11 @@ $(GUEST_BIN)/hostcall-bench: $(wildcard tools/bench/*.c) tools/bench/bench.h too
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -Iinclude -Itools -Itools/bench -o $@ $(filter %.c,$^) $(LIB_A) -lpthread
 
-$(GUEST_BIN)/hostcall-fuzz: tests/fuzz/hostcall-fuzz.c tests/fuzz/ring3.c tests/fuzz/ring3.h tools/hypercall.h lib/internal.h lib/guest.h $(LIB_A)
+$(GUEST_BIN)/hostcall-fuzz: tests/fuzz/hostcall-fuzz.c tests/fuzz/ring3.c tests/fuzz/ring3.h tests/guest.h tools/hypercall.h lib/internal.h lib/guest.h $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -Iinclude -Itools -o $@ $(filter %.c,$^) $(LIB_A) -lpthread
 
-$(GUEST_BIN)/hostcall-stress: $(wildcard tests/stress/*.c) tests/stress/stress.h tools/hypercall.h $(LIB_A)
+$(GUEST_BIN)/hostcall-stress: $(wildcard tests/stress/*.c) tests/stress/stress.h tests/guest.h tools/hypercall.h $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -Iinclude -Itools -o $@ $(filter %.c,$^) $(LIB_A) -lpthread
 

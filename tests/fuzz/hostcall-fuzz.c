@@ -45,11 +45,11 @@
 #include <asm/ptrace.h>
 
 #include "hypercall.h"
+#include "../guest.h"
 #include "ring3.h"
 /* White-box: the guest-physical address of a struct, from the VM's memslots. */
 #include "../../lib/internal.h"
 
-#define GUEST		__attribute__((target("general-regs-only"), noipa))
 
 #define PAGE		4096UL
 #define BATCH		256

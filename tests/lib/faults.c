@@ -417,7 +417,7 @@ void test_destroy_create(void)
 	hc_vm_destroy(NULL);
 	v = hc_vm_create(0);
 	EXPECT(v != NULL);
-	EXPECT_EQ(hc_vm_call(v, do_syscall, (long[7]){ SYS_gettid }), main_tid);
+	EXPECT_EQ(hc_vm_call(v, guest_syscall, (long[7]){ SYS_gettid }), main_tid);
 	EXPECT_EQ(hc_vm_last_fault(v, &fault), -ENOENT);
 	hc_vm_destroy(v);
 }
@@ -434,7 +434,7 @@ void test_two_vms(void)
 	EXPECT_EQ(hc_vm_last_fault(v, &fault), 0);
 	EXPECT_EQ(fault.vector, 6);
 	EXPECT_EQ(GUEST_SYS(SYS_getpid), getpid());
-	EXPECT_EQ(hc_vm_call(v, do_syscall, (long[7]){ SYS_getpid }), getpid());
+	EXPECT_EQ(hc_vm_call(v, guest_syscall, (long[7]){ SYS_getpid }), getpid());
 	hc_vm_destroy(v);
 	EXPECT_EQ(hc_vm_call(vm, ret_arg, (void *)3), 3);
 }

@@ -44,13 +44,6 @@ GUEST long ret_arg(void *arg)
 	return (long)arg;
 }
 
-GUEST long do_syscall(void *arg)
-{
-	const long *a = arg;
-
-	return hc_syscall(a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
-}
-
 /* The assembly functions that test.h declares. */
 __asm__(".pushsection .text\n"
 	".globl read_at, read_insn\n read_at:\n read_insn: mov (%rdi), %rax\n ret\n"

@@ -113,7 +113,7 @@ static long mode_with(const char *env, unsigned int flags)
 	errno = 0;
 	v = hc_vm_create(flags);
 	ret = v ? hc_vm_mode(v) : -errno;
-	if (v && hc_vm_call(v, do_syscall, (long[7]){ SYS_getpid }) != getpid())
+	if (v && hc_vm_call(v, guest_syscall, (long[7]){ SYS_getpid }) != getpid())
 		ret = -1000;	/* made, but does not work */
 	hc_vm_destroy(v);
 	saved ? setenv("HOSTCALL_MODE", saved, 1) : unsetenv("HOSTCALL_MODE");

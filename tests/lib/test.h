@@ -2,10 +2,7 @@
 /*
  * What the files of hostcall-lib-test share: the TAP point machinery, the VM
  * that the points use, the guest functions they all call, and the points that
- * the table in hostcall-lib-test.c names. GUEST functions run in guest ring 0
- * with general registers only, so that they run even on a KVM that cannot
- * execute vector instructions in a guest; most also run natively, for the
- * native result.
+ * the table in hostcall-lib-test.c names (GUEST: see ../guest.h).
  */
 #ifndef HOSTCALL_LIB_TEST_H
 #define HOSTCALL_LIB_TEST_H
@@ -15,9 +12,9 @@
 #include <time.h>
 
 #include "hostcall.h"
+#include "../guest.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-#define GUEST		__attribute__((target("general-regs-only"), noipa))
 #define UNUSED		__attribute__((unused))
 #define PAGE		4096L
 #define SECOND		1000000000L
@@ -42,11 +39,8 @@ long ns(const struct timespec *ts);
 
 GUEST long ret_arg(void *arg);
 
-/* a[0] is the number, a[1..6] the arguments. */
-GUEST long do_syscall(void *arg);
-
-#define GUEST_SYS(...)	hc_vm_call(vm, do_syscall, (long[7]){ __VA_ARGS__ })
-#define NATIVE_SYS(...)	do_syscall((long[7]){ __VA_ARGS__ })
+#define GUEST_SYS(...)	hc_vm_call(vm, guest_syscall, (long[7]){ __VA_ARGS__ })
+#define NATIVE_SYS(...)	guest_syscall((long[7]){ __VA_ARGS__ })
 
 /* In assembly, for exact RIPs: each *_insn label is the faulting instruction. */
 long read_at(void *p), write_at(void *p), divide(void *divisor), do_ud2(void *);

@@ -160,13 +160,6 @@ int only_vm_fd(void)
 	return count == 1 ? found : -1;
 }
 
-GUEST long guest_syscall(void *arg)
-{
-	const long *a = arg;
-
-	return hc_syscall(a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
-}
-
 GUEST long guest_raw_hostcall(void *arg)
 {
 	struct raw_call *call = arg;

@@ -24,8 +24,8 @@
 #include <sys/types.h>
 
 #include "hostcall.h"
+#include "../guest.h"
 
-#define GUEST		__attribute__((target("general-regs-only"), noipa))
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define PAGE		4096L
 #define MSEC		1000000L
@@ -63,8 +63,6 @@ int only_vm_fd(void);
 
 /* ---- Guest functions, also callable natively ---- */
 
-/* a[0] is the number, a[1..6] the arguments; the result as the kernel gives it. */
-GUEST long guest_syscall(void *a);
 #define GUEST_SYS(vm, ...)	hc_vm_call(vm, guest_syscall, (long[7]){ __VA_ARGS__ })
 #define NATIVE_SYS(...)		guest_syscall((long[7]){ __VA_ARGS__ })
 
