@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
 #
 # make          build libhostcall and the programs (host and lab guest)
-# make install  libhostcall's header, libraries and hostcall.pc (PREFIX, DESTDIR)
+# make install  libhostcall's header, libraries and hostcall.pc; hostcall-run (PREFIX, DESTDIR)
 # make lab      build the lab: kernel with kernel/patches, KVM selftests, initramfs
 # make test     every test, host and lab; last line "N passed, N failed, N skipped"
 # make demo     the lab running KVM inside both emulated vendors
@@ -21,6 +21,7 @@ GUEST_BIN  := $(BUILD)/guest-bin
 
 PREFIX     ?= /usr/local
 LIBDIR     ?= $(PREFIX)/lib
+BINDIR     ?= $(PREFIX)/bin
 INCLUDEDIR ?= $(PREFIX)/include
 VERSION    := 0.1.0
 SONAME     := libhostcall.so.0
@@ -34,7 +35,8 @@ LIB_SO   := $(BUILD)/lib/$(SONAME)
 # Static programs that lab/run puts on the lab guest's PATH.
 GUEST_PROGS := $(GUEST_BIN)/kvm-hello $(GUEST_BIN)/hostcall-demo $(GUEST_BIN)/hostcall-example \
 	       $(GUEST_BIN)/hostcall-lib-test $(GUEST_BIN)/hostcall-bench $(GUEST_BIN)/hostcall-fuzz \
-	       $(GUEST_BIN)/hostcall-parity $(GUEST_BIN)/hostcall-stress
+	       $(GUEST_BIN)/hostcall-parity $(GUEST_BIN)/hostcall-stress $(GUEST_BIN)/hostcall-run \
+	       $(patsubst tests/sandbox/%.c,$(GUEST_BIN)/sandbox-%,$(wildcard tests/sandbox/*.c))
 
 all: lib guest
 
@@ -82,8 +84,19 @@ $(GUEST_BIN)/hostcall-parity: tests/parity/hostcall-parity.c $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -Iinclude -o $@ $< $(LIB_A) -lpthread
 
-install: lib
-	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
+# A static PIE: the kernel places it high, out of the way of the program's addresses.
+$(GUEST_BIN)/hostcall-run: $(wildcard tools/run/*.c) tools/run/sandbox.h $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fPIE -static-pie -Iinclude -o $@ $(filter %.c,$^) $(LIB_A) -lpthread
+
+# Programs hostcall-run's tests run in the sandbox and natively.
+$(GUEST_BIN)/sandbox-%: tests/sandbox/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -static -o $@ $<
+
+install: lib $(GUEST_BIN)/hostcall-run
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(BINDIR)
+	install -m 0755 $(GUEST_BIN)/hostcall-run $(DESTDIR)$(BINDIR)/
 	install -m 0644 include/hostcall.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
 	install -m 0755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/

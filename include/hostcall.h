@@ -67,6 +67,45 @@ HC_API long hc_syscall(long nr, ...);
 /* 1 when running in guest ring 0 (inside hc_vm_call()), else 0. */
 HC_API int hc_in_guest(void);
 
+/*
+ * Guest ring 3. Code in guest ring 0 can run code in ring 3 of the same
+ * address space, as a kernel runs a process: hc_user_run() enters ring 3
+ * with @regs and returns when ring 3 makes a system call or takes an
+ * exception, with @regs as ring 3 left them. Ring 3 reaches only the pages
+ * in the ranges given to hc_vm_set_user(), with the host's permissions
+ * there (readable, writable; all are executable); it cannot use I/O ports,
+ * privileged instructions, or the hypercall.
+ */
+struct hc_user_regs {
+	unsigned long rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
+	unsigned long r8, r9, r10, r11, r12, r13, r14, r15;
+	unsigned long rip, rflags, fs_base, gs_base;
+	/*
+	 * Ring 3's x87, SSE and AVX registers (XSAVE layout), which ring 0
+	 * code would otherwise clobber: all zero for a new one.
+	 */
+	unsigned char xstate[4096] __attribute__((aligned(64)));
+};
+
+/*
+ * Let ring 3 reach [start, start + len) (@user 1) or no longer (0): page
+ * aligned, up to 16 ranges, set while the VM has no vCPU yet (before its
+ * first hc_vm_call()), else -EBUSY.
+ */
+HC_API int hc_vm_set_user(struct hc_vm *vm, void *start, unsigned long len, int user);
+
+/* hc_user_run() results. */
+#define HC_USER_SYSCALL		1	/* rax the number, rip past the syscall instruction */
+#define HC_USER_EXCEPTION	2	/* *fault says which; rip and rsp where it happened */
+
+/*
+ * In guest ring 0 only (-EPERM elsewhere); -ENOTSUP without FSGSBASE or
+ * XSAVE in the guest CPU; -EINVAL if rip, rsp, fs_base or gs_base is not canonical.
+ * On HC_USER_SYSCALL, set rax to the result and call again to resume after
+ * the call, as the syscall instruction returns (rcx = rip, r11 = rflags).
+ */
+HC_API int hc_user_run(struct hc_vm *vm, struct hc_user_regs *regs, struct hc_fault *fault);
+
 #ifdef __cplusplus
 }
 #endif

@@ -48,6 +48,10 @@ static const uint64_t gdt[] = {
 	0,
 	0x00af9b000000ffffULL,	/* HC_SEL_CODE: 64-bit, ring 0, accessed */
 	0x00cf93000000ffffULL,	/* HC_SEL_DATA: flat, writable, accessed */
+	0, 0,			/* HC_SEL_TSS: loaded from the registers, never read */
+	0,
+	0x00cff3000000ffffULL,	/* HC_SEL_USER_DATA: the same, ring 3 */
+	0x00affb000000ffffULL,	/* HC_SEL_USER_CODE */
 };
 
 static struct kvm_cpuid_entry2 *cpuid_entry(struct kvm_cpuid2 *cpuid, uint32_t function)
@@ -67,7 +71,10 @@ static uint64_t xgetbv0(void)
 	return (uint64_t)hi << 32 | lo;
 }
 
-/* What every vCPU of @vm shares: CPUID, vendor, address width, XCR0, GDT, IDT. */
+/*
+ * What every vCPU of @vm shares: CPUID, vendor, address width, FSGSBASE,
+ * XCR0, GDT, IDT.
+ */
 int hc_cpu_init_vm(struct hc_vm *vm)
 {
 	struct kvm_cpuid_entry2 *leaf;
@@ -93,6 +100,8 @@ int hc_cpu_init_vm(struct hc_vm *vm)
 		  leaf->ecx == 0x444d4163;
 	leaf = cpuid_entry(vm->cpuid, 0x80000008);
 	vm->phys_bits = leaf ? leaf->eax & 0xff : 36;
+	leaf = cpuid_entry(vm->cpuid, 7);
+	vm->fsgsbase = leaf && (leaf->ebx & 1);
 	leaf = cpuid_entry(vm->cpuid, 1);
 	if (leaf && (leaf->ecx & (1U << 26))) {	/* XSAVE, so Linux enabled it for us */
 		leaf = cpuid_entry(vm->cpuid, 0xd);
@@ -139,7 +148,6 @@ static uint64_t thread_base(int which)
 static int set_sregs(struct hc_vcpu *vcpu)
 {
 	struct hc_vm *vm = vcpu->vm;
-	struct kvm_cpuid_entry2 *leaf7 = cpuid_entry(vm->cpuid, 7);
 	struct kvm_sregs sregs;
 
 	if (ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0)
@@ -154,7 +162,7 @@ static int set_sregs(struct hc_vcpu *vcpu)
 	};
 	sregs.ldt = (struct kvm_segment){ .type = 0x2, .unusable = 1 };
 	sregs.gdt.base = (uintptr_t)vm->sys + HC_SYS_GDT;
-	sregs.gdt.limit = HC_SEL_TSS + 15;
+	sregs.gdt.limit = sizeof(gdt) - 1;
 	sregs.idt.base = (uintptr_t)vm->sys + HC_SYS_IDT;
 	sregs.idt.limit = HC_EXCEPTION_VECTORS * 16 - 1;
 	sregs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
@@ -162,7 +170,7 @@ static int set_sregs(struct hc_vcpu *vcpu)
 	sregs.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
 	if (vm->xcr0)
 		sregs.cr4 |= CR4_OSXSAVE;
-	if (leaf7 && (leaf7->ebx & 1))	/* the thread may read its bases itself */
+	if (vm->fsgsbase)	/* the thread may read its bases itself */
 		sregs.cr4 |= CR4_FSGSBASE;
 	sregs.efer = EFER_SCE | EFER_LME | EFER_LMA;
 	return ioctl(vcpu->fd, KVM_SET_SREGS, &sregs) < 0 ? -errno : 0;

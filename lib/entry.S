@@ -30,12 +30,16 @@ hc_guest_call:
  * (status 0: done, result in the struct). Without \insn (exit mode), or if
  * KVM refused it, the host thread makes it on the exit that the OUT causes.
  * Returns as sysret would, but to ring 0: rax = result, rcx and r11 as the
- * syscall instruction left them, everything else preserved.
+ * syscall instruction left them, everything else preserved. A call from
+ * ring 3 (IF set in the flags it left in r11) goes to hc_user_run()'s
+ * caller instead.
  */
 .macro SYSCALL_ENTRY name, insn
 	.globl \name
 	.hidden \name
 \name:
+	test $HC_RFLAGS_IF, %r11d
+	jnz user_syscall
 	sub $(HC_RED_ZONE + HC_PT_SIZE), %rsp
 	mov %rax, HC_PT_AX(%rsp)
 	mov %rdi, HC_PT_DI(%rsp)
@@ -92,13 +96,158 @@ exception_common:
 	push %rax
 	mov %rsp, %rbx
 	out %al, $HC_PORT_EXCEPTION
-	/* Resolved: the entry may have been cached while it was not present. */
+	/* rax 0: resolved; else ring 3's, for hc_user_run()'s caller. */
+	test %rax, %rax
+	jnz user_exception
+	/* The entry may have been cached while it was not present. */
+	mov (%rsp), %rax
 	invlpg (%rax)
 	add $8, %rsp
 	pop %rbx
 	pop %rax
 	add $16, %rsp
 	iretq
+
+/*
+ * int hc_guest_user_run(struct hc_user_frame *frame): ring 0's side of
+ * hc_user_run(). Ring 3 runs with its own FS and GS bases, vector
+ * registers and IF set, and KERNEL_GS_BASE holding @frame, so that the syscall entry and the
+ * exception stubs find it with swapgs, whatever ring 3 did to its GS base.
+ * Returns HC_USER_SYSCALL or HC_USER_EXCEPTION, with ring 3's registers in
+ * the frame.
+ */
+	.globl hc_guest_user_run
+	.hidden hc_guest_user_run
+hc_guest_user_run:
+	push %rbx
+	push %rbp
+	push %r12
+	push %r13
+	push %r14
+	push %r15
+	mov %rsp, HC_UF_KERNEL_RSP(%rdi)
+	rdfsbase %rax
+	mov %rax, HC_UF_KERNEL_FS(%rdi)
+	rdgsbase %rax
+	mov %rax, HC_UF_KERNEL_GS(%rdi)
+	wrgsbase %rdi
+	swapgs
+	mov HC_UF_GS(%rdi), %rax
+	wrgsbase %rax
+	mov HC_UF_FS(%rdi), %rax
+	wrfsbase %rax
+	stmxcsr HC_UF_KERNEL_MXCSR(%rdi)
+	fnstcw HC_UF_KERNEL_FCW(%rdi)
+	mov HC_UF_XSTATE(%rdi), %rcx
+	mov $HC_USER_XSTATE_MASK, %eax
+	xor %edx, %edx
+	xrstor (%rcx)
+
+	pushq $(HC_SEL_USER_DATA | 3)
+	pushq HC_UF_RSP(%rdi)
+	mov HC_UF_RFLAGS(%rdi), %rax
+	and $HC_USER_RFLAGS, %rax
+	or $(HC_RFLAGS_IF | 2), %rax
+	push %rax
+	pushq $(HC_SEL_USER_CODE | 3)
+	pushq HC_UF_RIP(%rdi)
+	mov HC_UF_RAX(%rdi), %rax
+	mov HC_UF_RBX(%rdi), %rbx
+	mov HC_UF_RCX(%rdi), %rcx
+	mov HC_UF_RDX(%rdi), %rdx
+	mov HC_UF_RSI(%rdi), %rsi
+	mov HC_UF_RBP(%rdi), %rbp
+	mov HC_UF_R8(%rdi), %r8
+	mov HC_UF_R9(%rdi), %r9
+	mov HC_UF_R10(%rdi), %r10
+	mov HC_UF_R11(%rdi), %r11
+	mov HC_UF_R12(%rdi), %r12
+	mov HC_UF_R13(%rdi), %r13
+	mov HC_UF_R14(%rdi), %r14
+	mov HC_UF_R15(%rdi), %r15
+	mov HC_UF_RDI(%rdi), %rdi
+	iretq
+
+/* The registers ring 3 left, but for rax, rbx, rip, rflags and rsp. */
+.macro SAVE_USER_REGS
+	mov %rcx, %gs:HC_UF_RCX
+	mov %rdx, %gs:HC_UF_RDX
+	mov %rsi, %gs:HC_UF_RSI
+	mov %rdi, %gs:HC_UF_RDI
+	mov %rbp, %gs:HC_UF_RBP
+	mov %r8, %gs:HC_UF_R8
+	mov %r9, %gs:HC_UF_R9
+	mov %r10, %gs:HC_UF_R10
+	mov %r11, %gs:HC_UF_R11
+	mov %r12, %gs:HC_UF_R12
+	mov %r13, %gs:HC_UF_R13
+	mov %r14, %gs:HC_UF_R14
+	mov %r15, %gs:HC_UF_R15
+.endm
+
+/* From ring 3's syscall instruction: rcx = its rip, r11 = its flags. */
+user_syscall:
+	swapgs
+	SAVE_USER_REGS
+	mov %rax, %gs:HC_UF_RAX
+	mov %rbx, %gs:HC_UF_RBX
+	mov %rcx, %gs:HC_UF_RIP
+	mov %r11, %gs:HC_UF_RFLAGS
+	mov %rsp, %gs:HC_UF_RSP
+	mov $HC_USER_SYSCALL, %eax
+	jmp user_return
+
+/* From an exception stub, on the IST stack: struct hc_exception_frame. */
+user_exception:
+	swapgs
+	SAVE_USER_REGS
+	mov 8(%rsp), %rax
+	mov %rax, %gs:HC_UF_RBX
+	mov 16(%rsp), %rax
+	mov %rax, %gs:HC_UF_RAX
+	mov (%rsp), %rax
+	mov %rax, %gs:HC_UF_CR2
+	mov 24(%rsp), %rax
+	mov %rax, %gs:HC_UF_VECTOR
+	mov 32(%rsp), %rax
+	mov %rax, %gs:HC_UF_ERROR
+	mov 40(%rsp), %rax
+	mov %rax, %gs:HC_UF_RIP
+	mov 56(%rsp), %rax
+	mov %rax, %gs:HC_UF_RFLAGS
+	mov 64(%rsp), %rax
+	mov %rax, %gs:HC_UF_RSP
+	mov $HC_USER_EXCEPTION, %eax
+	jmp user_return
+
+/* GS base = the frame: back to hc_guest_user_run()'s caller with eax. */
+user_return:
+	mov %eax, %esi
+	rdgsbase %rdi
+	mov HC_UF_XSTATE(%rdi), %rcx
+	mov $HC_USER_XSTATE_MASK, %eax
+	xor %edx, %edx
+	xsave (%rcx)
+	ldmxcsr HC_UF_KERNEL_MXCSR(%rdi)
+	fldcw HC_UF_KERNEL_FCW(%rdi)
+	mov %esi, %eax
+	rdfsbase %rcx
+	mov %rcx, HC_UF_FS(%rdi)
+	swapgs
+	rdgsbase %rcx
+	mov %rcx, HC_UF_GS(%rdi)
+	mov HC_UF_KERNEL_FS(%rdi), %rcx
+	wrfsbase %rcx
+	mov HC_UF_KERNEL_GS(%rdi), %rcx
+	wrgsbase %rcx
+	mov HC_UF_KERNEL_RSP(%rdi), %rsp
+	pop %r15
+	pop %r14
+	pop %r13
+	pop %r12
+	pop %rbp
+	pop %rbx
+	ret
 
 	.globl hc_guest_text_end
 	.hidden hc_guest_text_end

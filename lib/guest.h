@@ -21,6 +21,9 @@
 #define HC_SEL_CODE	0x08
 #define HC_SEL_DATA	0x10
 #define HC_SEL_TSS	0x18
+/* Ring 3, for hc_user_run(): iretq loads them with RPL 3. */
+#define HC_SEL_USER_DATA	0x30
+#define HC_SEL_USER_CODE	0x38
 
 #define HC_KVM_HC_HOST_SYSCALL	13
 
@@ -36,6 +39,54 @@
 #define HC_PT_IP	128
 #define HC_PT_SIZE	168
 
+/*
+ * struct hc_user_frame: the registers of struct hc_user_regs (hostcall.h),
+ * then what ring 0 keeps while ring 3 runs and what ring 3's exit leaves.
+ */
+#define HC_UF_RAX	0
+#define HC_UF_RBX	8
+#define HC_UF_RCX	16
+#define HC_UF_RDX	24
+#define HC_UF_RSI	32
+#define HC_UF_RDI	40
+#define HC_UF_RBP	48
+#define HC_UF_RSP	56
+#define HC_UF_R8	64
+#define HC_UF_R9	72
+#define HC_UF_R10	80
+#define HC_UF_R11	88
+#define HC_UF_R12	96
+#define HC_UF_R13	104
+#define HC_UF_R14	112
+#define HC_UF_R15	120
+#define HC_UF_RIP	128
+#define HC_UF_RFLAGS	136
+#define HC_UF_FS	144
+#define HC_UF_GS	152
+#define HC_UF_KERNEL_RSP	160
+#define HC_UF_KERNEL_FS	168
+#define HC_UF_KERNEL_GS	176
+#define HC_UF_VECTOR	184
+#define HC_UF_ERROR	192
+#define HC_UF_CR2	200
+#define HC_UF_XSTATE	208
+#define HC_UF_KERNEL_MXCSR	216
+#define HC_UF_KERNEL_FCW	220
+
+/* XSAVE components ring 3 keeps: x87, SSE, AVX, AVX-512; at most 2.7 KiB. */
+#define HC_USER_XSTATE_MASK	0xe7
+#define HC_XSTATE_MXCSR		24
+#define HC_XSTATE_BV		512
+
+/* hc_user_run()'s results, as hostcall.h has them. */
+#define HC_USER_SYSCALL		1
+#define HC_USER_EXCEPTION	2
+
+/* RFLAGS.IF: set in ring 3 only, which is how the syscall entry tells it. */
+#define HC_RFLAGS_IF	0x200
+/* What ring 3 may set in RFLAGS: the arithmetic flags, TF, DF, AC, ID. */
+#define HC_USER_RFLAGS	0x240dd5
+
 /* The x86-64 ABI lets a function use 128 bytes below its stack pointer. */
 #define HC_RED_ZONE	128
 
@@ -46,12 +97,25 @@
 #ifndef __ASSEMBLER__
 #include <stdint.h>
 
+#include "hostcall.h"
+
 /* What the exception stub leaves on its IST stack, lowest address first. */
 struct hc_exception_frame {
 	uint64_t cr2, rbx, rax;
 	uint64_t vector, error_code;
 	uint64_t rip, cs, rflags, rsp, ss;	/* pushed by the CPU */
 };
+
+struct hc_user_frame {
+	uint64_t regs[20];	/* struct hc_user_regs up to its xstate */
+	uint64_t kernel_rsp, kernel_fs, kernel_gs;
+	uint64_t vector, error_code, cr2;
+	uint64_t xstate;	/* the regs' xstate: the frame copies the rest only */
+	uint32_t kernel_mxcsr;
+	uint16_t kernel_fcw;
+};
+
+int hc_guest_user_run(struct hc_user_frame *frame);
 
 extern const char hc_guest_text_start[], hc_guest_text_end[];
 extern const char hc_guest_call[];

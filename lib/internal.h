@@ -5,6 +5,7 @@
  *   paging.c   the guest page tables (GVA == HVA) and their memslots
  *   cpu.c      a vCPU in 64-bit ring 0: descriptors, MSRs, FPU state
  *   run.c      hc_vm_call: the KVM_RUN loop, faults, signals
+ *   user.c     hc_user_run: guest ring 3
  *   thread.c   which vCPU a thread runs on
  *   syscall.c  the host side of the exit path; hc_syscall, hc_in_guest
  *   entry.S    the guest side
@@ -44,6 +45,12 @@ struct hc_window {
 	uint64_t hva, gpa;
 };
 
+#define HC_MAX_USER_RANGES	16
+
+struct hc_user_range {
+	uint64_t start, end;
+};
+
 struct hc_vcpu {
 	struct hc_vm *vm;
 	struct hc_vcpu *next;
@@ -65,6 +72,7 @@ struct hc_vm {
 	int mode;
 	unsigned int flags;
 	bool amd;
+	bool fsgsbase;		/* the guest may use rdfsbase and the like: hc_user_run() does */
 	size_t run_size;
 	unsigned int phys_bits;
 	uint64_t xcr0;
@@ -79,6 +87,8 @@ struct hc_vm {
 	size_t tables_used, tables_max;
 	struct hc_window windows[HC_MAX_WINDOWS];
 	int nr_windows;
+	struct hc_user_range user[HC_MAX_USER_RANGES];	/* what ring 3 reaches */
+	int nr_user;
 
 	char *sys;		/* GDT, then IDT: shared by the vCPUs */
 };
@@ -90,7 +100,7 @@ struct hc_vm {
 int hc_paging_init(struct hc_vm *vm);
 void hc_paging_free(struct hc_vm *vm);
 int hc_paging_pin(struct hc_vm *vm, const void *start, size_t len, bool writable);
-int hc_paging_fault(struct hc_vm *vm, uint64_t addr, bool write);
+int hc_paging_fault(struct hc_vm *vm, uint64_t addr, bool write, bool user);
 void hc_paging_forget(struct hc_vm *vm);
 
 /* cpu.c */

@@ -30,6 +30,7 @@
 
 #define PTE_PRESENT	(1ULL << 0)
 #define PTE_WRITABLE	(1ULL << 1)
+#define PTE_USER	(1ULL << 2)
 #define PTE_LARGE	(1ULL << 7)
 #define PTE_PINNED	(1ULL << 9)	/* ignored by the CPU: never dropped */
 #define PTE_ADDR	0x000ffffffffff000ULL
@@ -38,9 +39,10 @@
 #define ENTRIES		512
 #define REGION_SIZE	(2UL << 20)
 
-/* Host permissions of a page, from /proc/self/maps. */
+/* Host permissions of a page, from /proc/self/maps, and whether ring 3 may use it. */
 #define PROT_R	1
 #define PROT_W	2
+#define PROT_U	4
 
 static uint64_t *table(struct hc_vm *vm, uint64_t entry)
 {
@@ -59,7 +61,9 @@ static uint64_t *next_table(struct hc_vm *vm, uint64_t *entry)
 	if (!(*entry & PTE_PRESENT)) {
 		if (vm->tables_used == vm->tables_max)
 			return NULL;
-		set_entry(entry, vm->tables_used++ * HC_PAGE_SIZE | PTE_PRESENT | PTE_WRITABLE);
+		/* The leaves alone decide what ring 3 reaches. */
+		set_entry(entry, vm->tables_used++ * HC_PAGE_SIZE | PTE_PRESENT | PTE_WRITABLE |
+			  PTE_USER);
 	}
 	return table(vm, *entry);
 }
@@ -127,7 +131,8 @@ static uint64_t leaf(uint64_t gpa, uint8_t prot)
 {
 	if (!(prot & PROT_R))
 		return 0;
-	return gpa | PTE_PRESENT | (prot & PROT_W ? PTE_WRITABLE : 0);
+	return gpa | PTE_PRESENT | (prot & PROT_W ? PTE_WRITABLE : 0) |
+	       (prot & PROT_U ? PTE_USER : 0);
 }
 
 /* Parse "start-end perms" at the head of a /proc/self/maps line. */
@@ -155,6 +160,17 @@ static bool parse_maps_line(const char *line, uint64_t *start, uint64_t *end, ui
 		return false;
 	*prot = (p[1] == 'r' ? PROT_R : 0) | (p[2] == 'w' ? PROT_W : 0);
 	return true;
+}
+
+/* Add PROT_U to the pages of the 2 MiB at @region that ring 3 may use. */
+static void region_user(struct hc_vm *vm, uint64_t region, uint8_t prot[ENTRIES])
+{
+	for (int r = 0; r < vm->nr_user; r++) {
+		uint64_t page = vm->user[r].start > region ? vm->user[r].start : region;
+
+		for (; page < vm->user[r].end && page < region + REGION_SIZE; page += HC_PAGE_SIZE)
+			prot[(page - region) / HC_PAGE_SIZE] |= PROT_U;
+	}
 }
 
 /*
@@ -200,13 +216,14 @@ static int region_prot(uint64_t region, uint8_t prot[ENTRIES])
 }
 
 /*
- * A guest page fault at @addr: map its 2 MiB as the host has it, or -EFAULT
- * if the host has no such access there either.
+ * A guest page fault at @addr, by ring 3 if @user: map its 2 MiB as the host
+ * has it, or -EFAULT if the host (or hc_vm_set_user()) gives no such access
+ * there either.
  */
-int hc_paging_fault(struct hc_vm *vm, uint64_t addr, bool write)
+int hc_paging_fault(struct hc_vm *vm, uint64_t addr, bool write, bool user)
 {
 	uint64_t region = addr & ~(REGION_SIZE - 1), gpa, *pde, *pt;
-	uint8_t prot[ENTRIES], want = PROT_R | (write ? PROT_W : 0);
+	uint8_t prot[ENTRIES], want = PROT_R | (write ? PROT_W : 0) | (user ? PROT_U : 0);
 	int ret, i;
 	bool alike = true;
 
@@ -215,6 +232,7 @@ int hc_paging_fault(struct hc_vm *vm, uint64_t addr, bool write)
 	ret = region_prot(region, prot);
 	if (ret < 0)
 		return ret;
+	region_user(vm, region, prot);
 	if ((prot[(addr - region) / HC_PAGE_SIZE] & want) != want)
 		return -EFAULT;
 	for (i = 1; i < ENTRIES; i++)

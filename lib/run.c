@@ -46,21 +46,31 @@ static long fault(struct hc_vcpu *vcpu, int vector, unsigned int error_code)
 	return fault_at(vcpu, vector, error_code, regs_of(vcpu)->rip, 0);
 }
 
-/* 0 to resume the guest, or the call's error. */
+/*
+ * 0 to resume the guest, or the call's error. The stub goes on with rax 0
+ * if the fault was resolved, else (ring 3's) to hc_user_run()'s caller.
+ */
 static long exception(struct hc_vcpu *vcpu, uint64_t *last_addr, int *same)
 {
 	struct hc_exception_frame *frame = (void *)regs_of(vcpu)->rbx;
+	bool user = (frame->cs & 3) == 3;
 
 	vcpu->stale = false;
+	regs_of(vcpu)->rax = 0;
 	if (frame->vector == 14) {
 		*same = frame->cr2 == *last_addr ? *same + 1 : 0;
 		*last_addr = frame->cr2;
 		if (*same < MAX_SAME_FAULTS &&
-		    hc_paging_fault(vcpu->vm, frame->cr2, frame->error_code & 2) == 0)
-			return 0;
+		    hc_paging_fault(vcpu->vm, frame->cr2, frame->error_code & 2, user) == 0)
+			goto resume;
 	}
-	return fault_at(vcpu, frame->vector, frame->error_code, frame->rip,
-			frame->vector == 14 ? frame->cr2 : 0);
+	if (!user)
+		return fault_at(vcpu, frame->vector, frame->error_code, frame->rip,
+				frame->vector == 14 ? frame->cr2 : 0);
+	regs_of(vcpu)->rax = 1;
+resume:
+	set_regs(vcpu);
+	return 0;
 }
 
 /*

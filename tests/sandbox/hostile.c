@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
+/*
+ * hostile: a program that attacks hostcall-run's sandbox from guest ring 3.
+ * It checks itself, and means something only under hostcall-run: it finds
+ * the ring-0 part by reading /proc/self/maps, which the sandbox forwards to
+ * the host, so that it describes the hostcall-run process (its binary, its
+ * own [heap] and [stack], and the KVM vCPU mappings). Usage: hostile CASE.
+ *
+ * pointers        "ok N - ..." lines (see case_pointers); exit 0, or 1 if one is "not ok"
+ * read-ring0, write-ring0, jump-ring0
+ *                 read, write or call the first byte of hostcall-run: SIGSEGV (139)
+ * read-kernel     read 0xffffffff81000000: SIGSEGV
+ * null            write a byte at NULL: SIGSEGV
+ * hlt, out        hlt, outb to the VMM's port 0x10 (privileged in ring 3): SIGSEGV
+ * int-pf          int $14, the page-fault vector (DPL 0): SIGSEGV
+ * stack-overflow  recursion with 4 KiB frames: SIGSEGV
+ * ud2             SIGILL (132)
+ * vmcall          hypercall 13 (host syscall getpid) by vmcall, or vmmcall on AMD: KVM
+ *                 refuses ring 3 with -KVM_EPERM, so "vmcall: rax=-1, struct untouched:
+ *                 yes", exit 0 (1 if either differs)
+ *
+ * A deadly case prints "# about to ..." first and, should it survive, "# survived ..." and
+ * exits 1. Natively, pointers and the ring0 cases exit 77 (not under hostcall-run); vmcall
+ * dies by SIGILL on bare metal, and in a KVM guest is refused as above; the others die
+ * alike.
+ */
+#include <asm/prctl.h>
+#include <cpuid.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define KERNEL_ADDR	0xffffffff81000000UL
+#define KVM_EPERM	EPERM	/* as <linux/kvm_para.h>: 1; 1000 is KVM_ENOSYS */
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+struct mapping {
+	uintptr_t start, end;
+	char path[96];
+};
+
+static char maps[1 << 18];
+static struct mapping targets[64];	/* the ring-0 part: what pointers must not reach */
+static int ntargets, under_sandbox;
+static struct mapping *ring0;		/* the first mapping of the hostcall-run binary */
+static int ntests, nfailed, null_fd = -1, zero_fd = -1;
+static __thread int t_canary = 1234;
+static volatile long never = -1;
+
+static void say(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(line) - 1)
+		n = sizeof(line) - 1;
+	if (write(1, line, n) != n)
+		nfailed++;
+}
+
+/* Hides a constant address from the compiler, which would turn a NULL store into ud2. */
+static void *opaque(uintptr_t a)
+{
+	__asm__ volatile("" : "+r"(a));
+	return (void *)a;
+}
+
+static void report(int good, long ret, int err, const char *what)
+{
+	ntests++;
+	if (good) {
+		say("ok %d - %s\n", ntests, what);
+		return;
+	}
+	nfailed++;
+	say("not ok %d - %s (got %ld, errno %d)\n", ntests, what, ret, ret == -1 ? err : 0);
+}
+
+/* The call must fail with want (any errno if 0). errno is read first, before anything else. */
+static void expect(long ret, int want, const char *fmt, ...)
+{
+	int err = errno;
+	char what[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	report(ret == -1 && (!want || err == want), ret, err, what);
+}
+
+static void load_maps(void)
+{
+	unsigned long start, end;
+	char *line, *next, *path;
+	ssize_t n;
+	size_t len = 0, plen;
+	int fd = open("/proc/self/maps", O_RDONLY), off;
+
+	if (fd < 0)
+		return;
+	while (len < sizeof(maps) - 1 && (n = read(fd, maps + len, sizeof(maps) - 1 - len)) > 0)
+		len += n;
+	close(fd);
+	for (line = maps; *line; line = next) {
+		next = strchrnul(line, '\n');
+		if (*next)
+			*next++ = '\0';
+		off = 0;
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &start, &end, &off) < 2 || !off)
+			continue;
+		path = line + off;
+		/* hostcall-run and what it is made of; the program's memory is unlabeled */
+		if (!strstr(path, "hostcall-run") && !strstr(path, "libhostcall") &&
+		    !strstr(path, "anon_inode:kvm") && strcmp(path, "[heap]") &&
+		    strcmp(path, "[stack]"))
+			continue;
+		if (strstr(path, "hostcall-run"))
+			under_sandbox = 1;
+		if (ntargets == ARRAY_SIZE(targets))
+			continue;
+		targets[ntargets] = (struct mapping){ start, end, "" };
+		snprintf(targets[ntargets].path, sizeof(targets[0].path), "%s", path);
+		plen = strlen(path);
+		if (!ring0 && plen >= 12 && !strcmp(path + plen - 12, "hostcall-run"))
+			ring0 = &targets[ntargets];
+		ntargets++;
+	}
+}
+
+static int holds(const struct mapping *m, const void *p)
+{
+	return (uintptr_t)p >= m->start && (uintptr_t)p < m->end;
+}
+
+/* Each call must fail with EFAULT, and before it reaches the host. */
+static void attack(uintptr_t a, size_t len, const char *in)
+{
+	void *p = (void *)a;
+
+	expect(syscall(SYS_write, null_fd, p, len), EFAULT, "write from %s %#lx", in, a);
+	expect(syscall(SYS_read, zero_fd, p, len), EFAULT, "read into %s %#lx", in, a);
+	expect(syscall(SYS_openat, AT_FDCWD, p, O_RDONLY), EFAULT, "openat path %s %#lx", in, a);
+	expect(syscall(SYS_clock_gettime, CLOCK_MONOTONIC, p), EFAULT,
+	       "clock_gettime into %s %#lx", in, a);
+}
+
+/*
+ * Bad pointers, huge lengths and pointers into the ring-0 part give EFAULT;
+ * fds the program did not open give EBADF; mmap, munmap and mprotect of the
+ * ring-0 part fail; calls outside the policy and unknown numbers give
+ * ENOSYS; ARCH_SET_FS to a kernel address gives EPERM, as natively.
+ */
+static int case_pointers(void)
+{
+	/* kernel, non-canonical, just past user space, NULL, not NULL but still page 0 */
+	static const uintptr_t bad[] = { KERNEL_ADDR, 1UL << 63, 1UL << 47, 0, 1 };
+	static const uintptr_t bad_fs[] = { KERNEL_ADDR, 1UL << 63 };
+	int spare = open("/dev/null", O_RDONLY);	/* only a dup2 target: may be clobbered */
+	char local[64], *heap = malloc(64);
+	struct stat st;
+	unsigned int i;
+	int fd;
+
+	null_fd = open("/dev/null", O_WRONLY);
+	zero_fd = open("/dev/zero", O_RDONLY);
+	if (null_fd < 0 || zero_fd < 0 || spare < 0 || !heap) {
+		say("# cannot open /dev/null or /dev/zero, or malloc failed\n");
+		return 1;
+	}
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
+		attack(bad[i], 16, "address");
+	/* Valid starts, lengths that run far past the program's memory. */
+	expect(syscall(SYS_write, null_fd, local, 1UL << 62), EFAULT, "write 2^62 from stack");
+	expect(syscall(SYS_write, null_fd, heap, SIZE_MAX), EFAULT, "write SIZE_MAX from heap");
+	expect(syscall(SYS_read, zero_fd, local, 1UL << 40), EFAULT, "read 2^40 into stack");
+
+	/*
+	 * Where a mapping is read-only on the host, a forwarded call would get
+	 * EFAULT from the host too; the writable ones ([heap], data, the vCPU's
+	 * kvm_run) are those where a leak would show as a success.
+	 */
+	for (i = 0; i < (unsigned int)ntargets; i++) {
+		struct mapping *m = &targets[i];
+
+		if (holds(m, local) || holds(m, heap) || holds(m, (void *)case_pointers)) {
+			say("# skip %s %#lx: holds the program's own memory\n", m->path, m->start);
+			continue;
+		}
+		attack(m->start, 1, m->path);
+	}
+
+	/* The host's fds (KVM's among them) must not show through; harmless calls first. */
+	for (fd = 3; fd < 64; fd++) {
+		if (fd == null_fd || fd == zero_fd || fd == spare)
+			continue;
+		expect(syscall(SYS_fstat, fd, &st), EBADF, "fstat(%d)", fd);
+		expect(syscall(SYS_dup2, fd, spare), EBADF, "dup2(%d, spare)", fd);
+		expect(syscall(SYS_close, fd), EBADF, "close(%d)", fd);
+	}
+
+	if (ring0) {
+		void *p = (void *)ring0->start;
+
+		expect(syscall(SYS_mmap, p, 4096, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0),
+		       0, "mmap MAP_FIXED over %s at %#lx", ring0->path, ring0->start);
+		expect(syscall(SYS_munmap, p, 4096), 0, "munmap of %s at %#lx",
+		       ring0->path, ring0->start);
+		expect(syscall(SYS_mprotect, p, 4096, PROT_READ | PROT_WRITE | PROT_EXEC), 0,
+		       "mprotect of %s at %#lx", ring0->path, ring0->start);
+		expect(syscall(SYS_write, null_fd, p, 1), EFAULT, "%s still out of reach",
+		       ring0->path);
+	}
+
+	expect(syscall(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0), ENOSYS, "ptrace(PTRACE_TRACEME)");
+	expect(syscall(SYS_kill, getppid(), 0), ENOSYS, "kill(getppid(), 0)");
+	expect(syscall(-1), ENOSYS, "syscall -1");
+	expect(syscall(100000), ENOSYS, "syscall 100000");
+	expect(syscall(0x40000000 | SYS_getpid), ENOSYS, "x32 getpid");
+
+	for (i = 0; i < ARRAY_SIZE(bad_fs); i++)
+		expect(syscall(SYS_arch_prctl, ARCH_SET_FS, bad_fs[i]), EPERM,
+		       "arch_prctl(ARCH_SET_FS, %#lx)", bad_fs[i]);
+	t_canary++;
+	report(t_canary == 1235, t_canary, 0, "TLS still works after that");
+
+	say("# %d tests, %d failed\n", ntests, nfailed);
+	return nfailed ? 1 : 0;
+}
+
+static long recurse(long depth)
+{
+	volatile char frame[4096];
+
+	if (depth == never)
+		return 0;
+	frame[depth % sizeof(frame)] = (char)depth;
+	return recurse(depth + 1) + frame[(depth * 7) % sizeof(frame)];
+}
+
+/* Does what the case says; it should not come back. */
+static void die(const char *c, uintptr_t a)
+{
+	if (a || !strcmp(c, "null"))
+		say("# about to %s: a byte at %#lx\n", c, a);
+	else
+		say("# about to %s\n", c);
+	if (!strcmp(c, "read-ring0") || !strcmp(c, "read-kernel"))
+		(void)*(volatile char *)opaque(a);
+	else if (!strcmp(c, "write-ring0") || !strcmp(c, "null"))
+		*(volatile char *)opaque(a) = 0;
+	else if (!strcmp(c, "jump-ring0"))
+		((void (*)(void))opaque(a))();
+	else if (!strcmp(c, "hlt"))
+		__asm__ volatile("hlt");
+	else if (!strcmp(c, "out"))
+		__asm__ volatile("outb %%al, $0x10" : : "a"(0));
+	else if (!strcmp(c, "int-pf"))
+		__asm__ volatile("int $14");
+	else if (!strcmp(c, "ud2"))
+		__asm__ volatile("ud2");
+	else if (!strcmp(c, "stack-overflow"))
+		say("# recursed %ld\n", recurse(0));
+}
+
+/*
+ * KVM's emulator refuses vmcall at CPL 3 with #GP on AMD (its #UD path marks
+ * vmcall privileged), so there the hypercall instruction is vmmcall, which
+ * does reach the hypercall code and its CPL check, as vmcall does on Intel.
+ */
+static int case_vmcall(void)
+{
+	unsigned char regs[168] = { 0 }, copy[168];
+	unsigned int eax, ebx, ecx, edx;
+	uint64_t nr = SYS_getpid;
+	long rax = 13;		/* the host-syscall hypercall; regs is its register block */
+	int amd, untouched;
+
+	__cpuid(0, eax, ebx, ecx, edx);
+	amd = ebx == 0x68747541 || ebx == 0x6f677948;	/* "Auth"enticAMD, "Hygo"nGenuine */
+	memcpy(regs + 80, &nr, sizeof(nr));
+	memcpy(copy, regs, sizeof(regs));
+	say("# about to execute %s from ring 3\n", amd ? "vmmcall" : "vmcall");
+	__asm__ volatile("test %[amd], %[amd]; jnz 1f; vmcall; jmp 2f; 1: vmmcall; 2:"
+			 : "+a"(rax)
+			 : "b"(regs), [amd] "r"(amd)
+			 : "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "memory", "cc");
+	untouched = !memcmp(regs, copy, sizeof(regs));
+	say("vmcall: rax=%ld, struct untouched: %s\n", rax, untouched ? "yes" : "no");
+	return rax == -KVM_EPERM && untouched ? 0 : 1;
+}
+
+static const char *const cases[] = {
+	"pointers", "vmcall", "read-ring0", "write-ring0", "jump-ring0", "read-kernel", "null",
+	"hlt", "out", "int-pf", "stack-overflow", "ud2",
+};
+
+int main(int argc, char **argv)
+{
+	const char *c = argc == 2 ? argv[1] : "";
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(cases) && strcmp(c, cases[i]); i++)
+		;
+	if (i == ARRAY_SIZE(cases)) {
+		say("usage: hostile CASE, one of");
+		for (i = 0; i < ARRAY_SIZE(cases); i++)
+			say(" %s", cases[i]);
+		say("\n");
+		return 2;
+	}
+	if (!strcmp(c, "vmcall"))
+		return case_vmcall();
+	load_maps();
+	if ((!strcmp(c, "pointers") && !under_sandbox) || (strstr(c, "-ring0") && !ring0)) {
+		say("# not under hostcall-run\n");
+		return 77;
+	}
+	if (!strcmp(c, "pointers"))
+		return case_pointers();
+	if (strstr(c, "-ring0"))
+		die(c, ring0->start);
+	else
+		die(c, strcmp(c, "read-kernel") ? 0 : KERNEL_ADDR);
+	say("# survived %s\n", c);
+	return 1;
+}

@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
+/*
+ * The program's address space, served in ring 0: brk, mmap, munmap,
+ * mprotect, and the checks of the pointers it passes.
+ *
+ * Everything the program maps lies in one of its two areas, which this
+ * process reserved (PROT_NONE) before the program ran: the image area (the
+ * ELF image, then the brk heap) and the heap area (mmap, the stack at its
+ * top). The host kernel never places anything of ours there, so a range
+ * inside an area is the program's own memory or a hole, and the host
+ * kernel itself answers -EFAULT for holes and for the wrong permissions.
+ * Unmapping puts the reservation back. The spans record what is mapped, to
+ * place mmap() and to refuse what Linux refuses.
+ *
+ * These run in guest ring 0 with the program suspended, or on the host side
+ * before it starts; hc_syscall() is the host's system call in both.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include "sandbox.h"
+
+#define PIPE_CHUNK	4096	/* written at once: a pipe holds more */
+#define RESERVE_FLAGS	(MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED)
+/* What mmap() takes from the program; MAP_FIXED_NOREPLACE is checked here. */
+#define MMAP_FLAGS	(MAP_SHARED | MAP_PRIVATE | MAP_SHARED_VALIDATE | MAP_ANONYMOUS | \
+			 MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_NORESERVE | MAP_POPULATE | \
+			 MAP_STACK | MAP_DENYWRITE | MAP_EXECUTABLE | MAP_GROWSDOWN)
+
+static uint64_t page_up(uint64_t x)
+{
+	return (x + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+}
+
+/* Reserve [start, start + len) and a guard page after it; start 0: anywhere. */
+int area_reserve(struct area *a, uint64_t start, uint64_t len)
+{
+	long addr = hc_syscall(SYS_mmap, start, len + PAGE_SIZE, PROT_NONE,
+			       (RESERVE_FLAGS & ~MAP_FIXED) | (start ? MAP_FIXED_NOREPLACE : 0), -1, 0);
+
+	if (addr < 0)
+		return addr;
+	if (start && (uint64_t)addr != start)	/* kernels before 4.17 take it as a hint */
+		return -EEXIST;
+	a->start = addr;
+	a->end = addr + len;
+	return 0;
+}
+
+static bool in_area(const struct area *a, uint64_t addr, uint64_t len)
+{
+	return addr >= a->start && addr <= a->end && len <= a->end - addr;
+}
+
+/* [addr, addr + len) is inside one of the program's areas. */
+bool inside(const struct program *p, uint64_t addr, uint64_t len)
+{
+	return in_area(&p->image, addr, len) || in_area(&p->heap, addr, len);
+}
+
+/* A string starting at @addr ends inside its area, or at its guard page. */
+bool string_inside(const struct program *p, uint64_t addr)
+{
+	return inside(p, addr, 1);
+}
+
+/* The first span that ends after @addr. */
+static int span_after(const struct program *p, uint64_t addr)
+{
+	int lo = 0, hi = p->nr_spans;
+
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+
+		if (p->spans[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool span_overlaps(const struct program *p, uint64_t start, uint64_t end)
+{
+	int i = span_after(p, start);
+
+	return i < p->nr_spans && p->spans[i].start < end;
+}
+
+/* Every page of [start, end) is mapped. */
+static bool span_covers(const struct program *p, uint64_t start, uint64_t end)
+{
+	for (int i = span_after(p, start); start < end; i++) {
+		if (i == p->nr_spans || p->spans[i].start > start)
+			return false;
+		start = p->spans[i].end;
+	}
+	return true;
+}
+
+void span_remove(struct program *p, uint64_t start, uint64_t end)
+{
+	int i = span_after(p, start);
+
+	while (i < p->nr_spans && p->spans[i].start < end) {
+		struct span *s = &p->spans[i];
+
+		if (s->start < start && s->end > end) {	/* split */
+			if (p->nr_spans == MAX_SPANS)	/* kept whole: only placement suffers */
+				return;
+			memmove(s + 1, s, (p->nr_spans - i) * sizeof(*s));
+			p->nr_spans++;
+			s->end = start;
+			s[1].start = end;
+			return;
+		}
+		if (s->start < start) {
+			s->end = start;
+			i++;
+		} else if (s->end > end) {
+			s->start = end;
+			return;
+		} else {
+			memmove(s, s + 1, (p->nr_spans - i - 1) * sizeof(*s));
+			p->nr_spans--;
+		}
+	}
+}
+
+/* Record [start, end) as mapped; it must not overlap a span. */
+int span_add(struct program *p, uint64_t start, uint64_t end)
+{
+	int i = span_after(p, start);
+	bool left = i > 0 && p->spans[i - 1].end == start;
+	bool right = i < p->nr_spans && p->spans[i].start == end;
+
+	if (left && right) {
+		p->spans[i - 1].end = p->spans[i].end;
+		memmove(&p->spans[i], &p->spans[i + 1], (p->nr_spans - i - 1) * sizeof(p->spans[0]));
+		p->nr_spans--;
+	} else if (left) {
+		p->spans[i - 1].end = end;
+	} else if (right) {
+		p->spans[i].start = start;
+	} else {
+		if (p->nr_spans == MAX_SPANS)
+			return -ENOMEM;
+		memmove(&p->spans[i + 1], &p->spans[i], (p->nr_spans - i) * sizeof(p->spans[0]));
+		p->spans[i] = (struct span){ start, end };
+		p->nr_spans++;
+	}
+	return 0;
+}
+
+/* The highest free range of @len bytes in the heap area, or 0. */
+static uint64_t find_gap(const struct program *p, uint64_t len)
+{
+	uint64_t top = p->heap.end;
+
+	for (int i = span_after(p, p->heap.end) - 1; i >= -1; i--) {
+		uint64_t bottom = i >= 0 && p->spans[i].end > p->heap.start ?
+				  p->spans[i].end : p->heap.start;
+
+		if (top >= bottom + len)
+			return top - len;
+		if (i < 0 || p->spans[i].end <= p->heap.start)
+			return 0;
+		top = p->spans[i].start;
+	}
+	return 0;
+}
+
+/* Give [start, end) back to the reservation. */
+static long unmap(struct program *p, uint64_t start, uint64_t end)
+{
+	long ret = hc_syscall(SYS_mmap, start, end - start, PROT_NONE, RESERVE_FLAGS, -1, 0);
+
+	if (ret >= 0)
+		span_remove(p, start, end);
+	return ret < 0 ? ret : 0;
+}
+
+long mem_brk(struct program *p, uint64_t addr)
+{
+	uint64_t old = page_up(p->brk), new = page_up(addr);
+	long ret = 0;
+
+	if (addr < p->brk_start || addr > p->brk_end)
+		return p->brk;
+	if (new > old) {
+		if (span_overlaps(p, old, new))
+			return p->brk;
+		ret = hc_syscall(SYS_mmap, old, new - old, PROT_READ | PROT_WRITE,
+				 RESERVE_FLAGS, -1, 0);
+		if (ret >= 0)
+			ret = span_add(p, old, new);
+	} else if (new < old) {
+		ret = unmap(p, new, old);
+	}
+	if (ret < 0)
+		return p->brk;
+	p->brk = addr;
+	return addr;
+}
+
+long mem_mmap(struct program *p, uint64_t addr, uint64_t len, int prot, int flags, int fd,
+	      uint64_t offset)
+{
+	bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
+	long ret;
+
+	if (!len || flags & ~MMAP_FLAGS || (fixed && addr & (PAGE_SIZE - 1)))
+		return -EINVAL;
+	if (!(flags & MAP_ANONYMOUS) && fd_private(p, fd))
+		return -EBADF;
+	len = page_up(len);
+	if (!len)
+		return -ENOMEM;
+	if (!fixed)
+		addr = find_gap(p, len);
+	else if (!inside(p, addr, len))
+		return -ENOMEM;
+	else if (flags & MAP_FIXED_NOREPLACE && span_overlaps(p, addr, addr + len))
+		return -EEXIST;
+	if (!addr)
+		return -ENOMEM;
+	ret = hc_syscall(SYS_mmap, addr, len, prot, (flags & ~(MAP_FIXED_NOREPLACE | MAP_GROWSDOWN)) |
+			 MAP_FIXED, fd, offset);
+	if (ret < 0) {
+		/* A failed MAP_FIXED may have unmapped the range: reserve it again. */
+		if (!span_overlaps(p, addr, addr + len))
+			unmap(p, addr, addr + len);
+		return ret;
+	}
+	span_remove(p, addr, addr + len);
+	if (span_add(p, addr, addr + len) < 0) {
+		unmap(p, addr, addr + len);
+		return -ENOMEM;
+	}
+	return addr;
+}
+
+long mem_munmap(struct program *p, uint64_t addr, uint64_t len)
+{
+	len = page_up(len);
+	if (!len || addr & (PAGE_SIZE - 1) || !inside(p, addr, len))
+		return -EINVAL;
+	return unmap(p, addr, addr + len);
+}
+
+long mem_mprotect(struct program *p, uint64_t addr, uint64_t len, int prot)
+{
+	if (addr & (PAGE_SIZE - 1))
+		return -EINVAL;
+	len = page_up(len);
+	if (!len)
+		return 0;
+	if (!inside(p, addr, len) || !span_covers(p, addr, addr + len))
+		return -ENOMEM;
+	return hc_syscall(SYS_mprotect, addr, len, prot);
+}
+
+/*
+ * Ring 0 must not touch the program's memory itself: a hole there would
+ * fault in ring 0, which ends the whole guest call. The host kernel copies
+ * instead, with the program's permissions and -EFAULT for holes, through a
+ * pipe of ours (process_vm_readv() would do, but kernels may lack it).
+ */
+static int copy(struct program *p, void *local, uint64_t remote, uint64_t len, bool to_program)
+{
+	char drain[256];
+
+	if (!inside(p, remote, len))
+		return -EFAULT;
+	while (len) {
+		uint64_t n = len < PIPE_CHUNK ? len : PIPE_CHUNK;
+		long put = hc_syscall(SYS_write, p->pipe[1], to_program ? (uintptr_t)local : remote, n);
+		long got = put > 0 ? hc_syscall(SYS_read, p->pipe[0],
+						to_program ? remote : (uintptr_t)local, put) : 0;
+
+		for (long left = put - (got > 0 ? got : 0); left > 0;) {
+			long ret = hc_syscall(SYS_read, p->pipe[0], drain,
+					      left < (long)sizeof(drain) ? left : (long)sizeof(drain));
+
+			if (ret <= 0)
+				break;
+			left -= ret;
+		}
+		if (put != (long)n || got != put)
+			return -EFAULT;
+		local = (char *)local + n;
+		remote += n;
+		len -= n;
+	}
+	return 0;
+}
+int copy_from_program(struct program *p, void *dst, uint64_t src, uint64_t len)
+{
+	return copy(p, dst, src, len, false);
+}
+
+int copy_to_program(struct program *p, uint64_t dst, const void *src, uint64_t len)
+{
+	return copy(p, (void *)src, dst, len, true);
+}

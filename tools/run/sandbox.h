@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause */
+/*
+ * hostcall-run: a static program in guest ring 3, its system calls served
+ * by the ring-0 part of this process, built on libhostcall.
+ *
+ *   main.c      options, the policy, the host side: start, end, statistics
+ *   load.c      the ELF image and the initial stack (host side, once)
+ *   memory.c    the program's address space: areas, brk, mmap, pointers
+ *   syscalls.c  ring 0: the loop around hc_user_run() and each system call
+ *
+ * The program lives at the same addresses in the guest and in this process
+ * (GVA == HVA, as everywhere in libhostcall), inside areas this process
+ * reserved for it: ring 3 reaches nothing else, and a pointer the program
+ * passes is safe to give the host kernel once it lies inside an area.
+ */
+#ifndef HOSTCALL_RUN_SANDBOX_H
+#define HOSTCALL_RUN_SANDBOX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hostcall.h"
+
+#define PAGE_SIZE	4096UL
+#define NR_SYSCALLS	512	/* x86-64 numbers are below this */
+#define NR_SIGNALS	64
+
+/* Mapped ranges of the program: sorted, disjoint. */
+#define MAX_SPANS	65536
+struct span {
+	uint64_t start, end;
+};
+
+/*
+ * A reservation of this process for the program: PROT_NONE where the
+ * program has nothing, and a guard page at @end that it can never map, so
+ * that the host kernel reading a string from the program stops there.
+ */
+struct area {
+	uint64_t start, end;
+};
+
+struct kernel_sigaction {
+	uint64_t handler, flags, restorer, mask;
+};
+
+struct program {
+	struct hc_user_regs regs;	/* first: aligned for XSAVE */
+	struct hc_vm *vm;
+	const char *name;
+
+	struct area image;	/* the ELF image, then room for brk */
+	struct area heap;	/* mmap(), with the stack at its top */
+	uint64_t brk_start, brk, brk_end;
+	struct span *spans;
+	int nr_spans;
+
+	unsigned char allowed[NR_SYSCALLS];	/* by the policy */
+	unsigned long *count;		/* --stats: per number, NR_SYSCALLS + 1 for the rest */
+	uint64_t private_fds[16];	/* bitmap of this process's own fds below 1024 */
+	int pid;
+	int pipe[2];		/* for copies from and to the program: memory.c */
+
+	struct kernel_sigaction actions[NR_SIGNALS + 1];
+	uint64_t sigmask;
+
+	/* How it ended. */
+	bool ended;
+	int exit_status;	/* exit_group()'s */
+	int signal;		/* or the signal that killed it */
+	bool faulted;
+	struct hc_fault fault;	/* the exception behind that signal, if faulted */
+	int error;		/* or hc_user_run()'s error */
+};
+
+/* load.c (host side) */
+int load_program(struct program *p, const char *path, char **argv, char **envp);
+
+/* memory.c */
+int area_reserve(struct area *a, uint64_t start, uint64_t len);
+bool inside(const struct program *p, uint64_t addr, uint64_t len);
+bool string_inside(const struct program *p, uint64_t addr);
+int span_add(struct program *p, uint64_t start, uint64_t end);
+void span_remove(struct program *p, uint64_t start, uint64_t end);
+long mem_brk(struct program *p, uint64_t addr);
+long mem_mmap(struct program *p, uint64_t addr, uint64_t len, int prot, int flags, int fd,
+	      uint64_t offset);
+long mem_munmap(struct program *p, uint64_t addr, uint64_t len);
+long mem_mprotect(struct program *p, uint64_t addr, uint64_t len, int prot);
+int copy_from_program(struct program *p, void *dst, uint64_t src, uint64_t len);
+int copy_to_program(struct program *p, uint64_t dst, const void *src, uint64_t len);
+
+/* syscalls.c */
+long kernel_main(void *program);
+int syscall_number(const char *name);
+const char *syscall_name(int nr);
+bool fd_private(const struct program *p, long fd);
+bool default_allowed(int nr);
+
+#endif /* HOSTCALL_RUN_SANDBOX_H */

@@ -1,0 +1,491 @@
+// SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
+/*
+ * Ring 0 of hostcall-run: the loop that runs the program in ring 3 and
+ * answers each of its system calls.
+ *
+ * A call is served here if it is about the program's own state (memory,
+ * FS base, signal dispositions, its end); else it is forwarded to the host,
+ * by KVM_HC_HOST_SYSCALL in hypercall mode, if the policy allows it and
+ * every argument passes the checks of its rule below: a pointer must lie
+ * inside the program's areas (-EFAULT), a file descriptor must not be one
+ * of this process's own (-EBADF). Calls without a rule are never forwarded:
+ * their arguments could not be checked.
+ */
+#include <asm/prctl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+
+#include "sandbox.h"
+
+enum arg_kind {
+	ARG_INT,	/* not checked */
+	ARG_FD,		/* not one of ours */
+	ARG_DIRFD,	/* AT_FDCWD or ARG_FD */
+	ARG_BUF,	/* @size bytes times argument @len */
+	ARG_OBJ,	/* @size bytes */
+	ARG_OPT,	/* @size bytes, or NULL */
+	ARG_STR,	/* a NUL-terminated string */
+	ARG_OPTSTR,	/* a string, or NULL */
+	ARG_IOV,	/* struct iovec[argument @len], and the memory they describe */
+};
+
+struct arg_rule {
+	unsigned char kind, len;
+	unsigned short size;
+};
+
+struct rule {
+	const char *name;
+	int nr;
+	struct arg_rule arg[6];
+};
+
+#define FD	{ .kind = ARG_FD }
+#define DIRFD	{ .kind = ARG_DIRFD }
+#define INT	{ .kind = ARG_INT }
+#define BUF(n)	{ .kind = ARG_BUF, .len = n, .size = 1 }
+#define ARRAY(n, bytes)	{ .kind = ARG_BUF, .len = n, .size = bytes }
+#define OBJ(bytes)	{ .kind = ARG_OBJ, .size = bytes }
+#define OPT(bytes)	{ .kind = ARG_OPT, .size = bytes }
+#define STR	{ .kind = ARG_STR }
+#define OPTSTR	{ .kind = ARG_OPTSTR }
+#define IOV(n)	{ .kind = ARG_IOV, .len = n }
+
+#define STAT	144	/* struct stat */
+#define TIMESPEC	16
+
+/* The calls that can be forwarded: files, time, identity. */
+static const struct rule rules[] = {
+	{ "read", SYS_read, { FD, BUF(2) } },
+	{ "write", SYS_write, { FD, BUF(2) } },
+	{ "open", SYS_open, { STR } },
+	{ "close", SYS_close, { FD } },
+	{ "stat", SYS_stat, { STR, OBJ(STAT) } },
+	{ "fstat", SYS_fstat, { FD, OBJ(STAT) } },
+	{ "lstat", SYS_lstat, { STR, OBJ(STAT) } },
+	{ "poll", SYS_poll, { ARRAY(1, 8) } },
+	{ "lseek", SYS_lseek, { FD } },
+	{ "pread64", SYS_pread64, { FD, BUF(2) } },
+	{ "pwrite64", SYS_pwrite64, { FD, BUF(2) } },
+	{ "readv", SYS_readv, { FD, IOV(2) } },
+	{ "writev", SYS_writev, { FD, IOV(2) } },
+	{ "preadv", SYS_preadv, { FD, IOV(2) } },
+	{ "pwritev", SYS_pwritev, { FD, IOV(2) } },
+	{ "access", SYS_access, { STR } },
+	{ "pipe", SYS_pipe, { OBJ(8) } },
+	{ "pipe2", SYS_pipe2, { OBJ(8) } },
+	{ "sched_yield", SYS_sched_yield, { INT } },
+	{ "madvise", SYS_madvise, { BUF(1) } },
+	{ "dup", SYS_dup, { FD } },
+	{ "dup2", SYS_dup2, { FD, FD } },
+	{ "dup3", SYS_dup3, { FD, FD } },
+	{ "nanosleep", SYS_nanosleep, { OBJ(TIMESPEC), OPT(TIMESPEC) } },
+	{ "getpid", SYS_getpid, { INT } },
+	{ "sendfile", SYS_sendfile, { FD, FD, OPT(8) } },
+	{ "uname", SYS_uname, { OBJ(390) } },
+	{ "fcntl", SYS_fcntl, { FD } },	/* and its command: see fcntl_arg() */
+	{ "flock", SYS_flock, { FD } },
+	{ "fsync", SYS_fsync, { FD } },
+	{ "fdatasync", SYS_fdatasync, { FD } },
+	{ "truncate", SYS_truncate, { STR } },
+	{ "ftruncate", SYS_ftruncate, { FD } },
+	{ "getcwd", SYS_getcwd, { BUF(1) } },
+	{ "chdir", SYS_chdir, { STR } },
+	{ "fchdir", SYS_fchdir, { FD } },
+	{ "rename", SYS_rename, { STR, STR } },
+	{ "mkdir", SYS_mkdir, { STR } },
+	{ "rmdir", SYS_rmdir, { STR } },
+	{ "link", SYS_link, { STR, STR } },
+	{ "unlink", SYS_unlink, { STR } },
+	{ "symlink", SYS_symlink, { STR, STR } },
+	{ "readlink", SYS_readlink, { STR, BUF(2) } },
+	{ "chmod", SYS_chmod, { STR } },
+	{ "fchmod", SYS_fchmod, { FD } },
+	{ "chown", SYS_chown, { STR } },
+	{ "fchown", SYS_fchown, { FD } },
+	{ "lchown", SYS_lchown, { STR } },
+	{ "umask", SYS_umask, { INT } },
+	{ "gettimeofday", SYS_gettimeofday, { OPT(16), OPT(8) } },
+	{ "getrusage", SYS_getrusage, { INT, OBJ(144) } },
+	{ "sysinfo", SYS_sysinfo, { OBJ(112) } },
+	{ "times", SYS_times, { OPT(32) } },
+	{ "getuid", SYS_getuid, { INT } },
+	{ "getgid", SYS_getgid, { INT } },
+	{ "geteuid", SYS_geteuid, { INT } },
+	{ "getegid", SYS_getegid, { INT } },
+	{ "getppid", SYS_getppid, { INT } },
+	{ "getpgrp", SYS_getpgrp, { INT } },
+	{ "getgroups", SYS_getgroups, { INT, ARRAY(0, 4) } },
+	{ "getpgid", SYS_getpgid, { INT } },
+	{ "getsid", SYS_getsid, { INT } },
+	{ "statfs", SYS_statfs, { STR, OBJ(120) } },
+	{ "fstatfs", SYS_fstatfs, { FD, OBJ(120) } },
+	{ "gettid", SYS_gettid, { INT } },
+	{ "time", SYS_time, { OPT(8) } },
+	{ "sched_getaffinity", SYS_sched_getaffinity, { INT, INT, BUF(1) } },
+	{ "getdents64", SYS_getdents64, { FD, BUF(2) } },
+	{ "fadvise64", SYS_fadvise64, { FD } },
+	{ "clock_gettime", SYS_clock_gettime, { INT, OBJ(TIMESPEC) } },
+	{ "clock_getres", SYS_clock_getres, { INT, OPT(TIMESPEC) } },
+	{ "clock_nanosleep", SYS_clock_nanosleep, { INT, INT, OBJ(TIMESPEC), OPT(TIMESPEC) } },
+	{ "openat", SYS_openat, { DIRFD, STR } },
+	{ "mkdirat", SYS_mkdirat, { DIRFD, STR } },
+	{ "fchownat", SYS_fchownat, { DIRFD, STR } },
+	{ "newfstatat", SYS_newfstatat, { DIRFD, STR, OBJ(STAT) } },
+	{ "unlinkat", SYS_unlinkat, { DIRFD, STR } },
+	{ "renameat", SYS_renameat, { DIRFD, STR, DIRFD, STR } },
+	{ "linkat", SYS_linkat, { DIRFD, STR, DIRFD, STR } },
+	{ "symlinkat", SYS_symlinkat, { STR, DIRFD, STR } },
+	{ "readlinkat", SYS_readlinkat, { DIRFD, STR, BUF(3) } },
+	{ "fchmodat", SYS_fchmodat, { DIRFD, STR } },
+	{ "faccessat", SYS_faccessat, { DIRFD, STR } },
+	{ "utimensat", SYS_utimensat, { DIRFD, OPTSTR, OPT(2 * TIMESPEC) } },
+	{ "fallocate", SYS_fallocate, { FD } },
+	{ "prlimit64", SYS_prlimit64, { INT, INT, OPT(16), OPT(16) } },
+	{ "renameat2", SYS_renameat2, { DIRFD, STR, DIRFD, STR } },
+	{ "getrandom", SYS_getrandom, { BUF(1) } },
+	{ "copy_file_range", SYS_copy_file_range, { FD, OPT(8), FD, OPT(8) } },
+	{ "statx", SYS_statx, { DIRFD, STR, INT, INT, OBJ(256) } },
+	{ "faccessat2", SYS_faccessat2, { DIRFD, STR } },
+};
+
+/* The calls served in ring 0, whatever the policy. */
+static const struct {
+	const char *name;
+	int nr;
+} served[] = {
+	{ "mmap", SYS_mmap }, { "mprotect", SYS_mprotect }, { "munmap", SYS_munmap },
+	{ "brk", SYS_brk }, { "rt_sigaction", SYS_rt_sigaction },
+	{ "rt_sigprocmask", SYS_rt_sigprocmask }, { "rt_sigreturn", SYS_rt_sigreturn },
+	{ "exit", SYS_exit }, { "kill", SYS_kill }, { "arch_prctl", SYS_arch_prctl },
+	{ "tkill", SYS_tkill }, { "set_tid_address", SYS_set_tid_address },
+	{ "exit_group", SYS_exit_group }, { "tgkill", SYS_tgkill },
+};
+
+static const struct rule *rule_of[NR_SYSCALLS];
+
+static const struct rule *find_rule(int nr)
+{
+	static bool indexed;
+
+	if (!indexed) {
+		for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+			rule_of[rules[i].nr] = &rules[i];
+		indexed = true;
+	}
+	return nr >= 0 && nr < NR_SYSCALLS ? rule_of[nr] : NULL;
+}
+
+/* The number of a call hostcall-run knows, or -1. */
+int syscall_number(const char *name)
+{
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		if (!strcmp(rules[i].name, name))
+			return rules[i].nr;
+	}
+	for (size_t i = 0; i < sizeof(served) / sizeof(served[0]); i++) {
+		if (!strcmp(served[i].name, name))
+			return served[i].nr;
+	}
+	return -1;
+}
+
+const char *syscall_name(int nr)
+{
+	const struct rule *rule = find_rule(nr);
+
+	if (rule)
+		return rule->name;
+	for (size_t i = 0; i < sizeof(served) / sizeof(served[0]); i++) {
+		if (served[i].nr == nr)
+			return served[i].name;
+	}
+	return NULL;
+}
+
+/* The default policy: every call with a rule. */
+bool default_allowed(int nr)
+{
+	return find_rule(nr) != NULL;
+}
+
+bool fd_private(const struct program *p, long fd)
+{
+	unsigned int n = fd;
+
+	return n < 1024 && p->private_fds[n / 64] & 1ULL << (n % 64);
+}
+
+/* The iovecs, and the memory they describe, are the program's. */
+static long check_iov(struct program *p, uint64_t addr, uint64_t count)
+{
+	struct iovec iov[64];
+
+	if (count > 1024)	/* UIO_MAXIOV */
+		return -EINVAL;
+	for (uint64_t done = 0; done < count; done += 64) {
+		uint64_t n = count - done < 64 ? count - done : 64;
+		long ret = copy_from_program(p, iov, addr + done * sizeof(iov[0]), n * sizeof(iov[0]));
+
+		if (ret)
+			return ret;
+		for (uint64_t i = 0; i < n; i++) {
+			if (!inside(p, (uintptr_t)iov[i].iov_base, iov[i].iov_len))
+				return -EFAULT;
+		}
+	}
+	return 0;
+}
+
+/* fcntl()'s third argument depends on its command. */
+static long fcntl_arg(struct program *p, const uint64_t *arg)
+{
+	switch ((int)arg[1]) {
+	case F_DUPFD: case F_DUPFD_CLOEXEC: case F_GETFD: case F_SETFD: case F_GETFL:
+	case F_SETFL: case F_GETPIPE_SZ: case F_SETPIPE_SZ: case F_ADD_SEALS: case F_GET_SEALS:
+		return 0;
+	case F_GETLK: case F_SETLK: case F_SETLKW: case F_OFD_GETLK: case F_OFD_SETLK:
+	case F_OFD_SETLKW:
+		return inside(p, arg[2], sizeof(struct flock)) ? 0 : -EFAULT;
+	}
+	return -EINVAL;
+}
+
+static long check_args(struct program *p, const struct rule *rule, const uint64_t *arg)
+{
+	for (int i = 0; i < 6; i++) {
+		const struct arg_rule *a = &rule->arg[i];
+		long ret = 0;
+
+		switch (a->kind) {
+		case ARG_DIRFD:
+			if ((int)arg[i] == AT_FDCWD)
+				break;
+			/* fall through */
+		case ARG_FD:
+			if (fd_private(p, arg[i]))
+				return -EBADF;
+			break;
+		case ARG_BUF:
+			if (arg[a->len] > UINT64_MAX / a->size ||
+			    !inside(p, arg[i], arg[a->len] * a->size))
+				return -EFAULT;
+			break;
+		case ARG_OPT:
+			if (!arg[i])
+				break;
+			/* fall through */
+		case ARG_OBJ:
+			if (!inside(p, arg[i], a->size))
+				return -EFAULT;
+			break;
+		case ARG_OPTSTR:
+			if (!arg[i])
+				break;
+			/* fall through */
+		case ARG_STR:
+			if (!string_inside(p, arg[i]))
+				return -EFAULT;
+			break;
+		case ARG_IOV:
+			ret = check_iov(p, arg[i], arg[a->len]);
+			break;
+		}
+		if (ret)
+			return ret;
+	}
+	return rule->nr == SYS_fcntl ? fcntl_arg(p, arg) : 0;
+}
+
+static long forward(struct program *p, int nr, const uint64_t *arg)
+{
+	const struct rule *rule = find_rule(nr);
+	long ret;
+
+	if (!rule || !p->allowed[nr])
+		return -ENOSYS;
+	ret = check_args(p, rule, arg);
+	if (ret)
+		return ret;
+	return hc_syscall(nr, arg[0], arg[1], arg[2], arg[3], arg[4], arg[5]);
+}
+
+static void end_by_signal(struct program *p, int sig)
+{
+	p->signal = sig;
+	p->ended = true;
+}
+
+/* A signal the program sends itself: its handlers never run (see docs/sandbox.md). */
+static long self_signal(struct program *p, long sig)
+{
+	uint64_t handler;
+
+	if (sig < 0 || sig > NR_SIGNALS)
+		return -EINVAL;
+	if (!sig || p->sigmask & 1ULL << (sig - 1))
+		return 0;
+	handler = p->actions[sig].handler;
+	if (handler == (uintptr_t)SIG_IGN)
+		return 0;
+	switch (sig) {
+	case SIGCHLD: case SIGCONT: case SIGURG: case SIGWINCH:
+	case SIGSTOP: case SIGTSTP: case SIGTTIN: case SIGTTOU:
+		if (handler == (uintptr_t)SIG_DFL)
+			return 0;
+	}
+	end_by_signal(p, sig);
+	return 0;
+}
+
+static long set_sigaction(struct program *p, const uint64_t *arg)
+{
+	long sig = (int)arg[0], ret = 0;
+	struct kernel_sigaction act;
+
+	if (arg[3] != 8 || sig < 1 || sig > NR_SIGNALS ||
+	    (arg[1] && (sig == SIGKILL || sig == SIGSTOP)))
+		return -EINVAL;
+	if (arg[1])
+		ret = copy_from_program(p, &act, arg[1], sizeof(act));
+	if (!ret && arg[2])
+		ret = copy_to_program(p, arg[2], &p->actions[sig], sizeof(act));
+	if (!ret && arg[1])
+		p->actions[sig] = act;
+	return ret;
+}
+
+static long set_sigprocmask(struct program *p, const uint64_t *arg)
+{
+	const uint64_t unblockable = 1ULL << (SIGKILL - 1) | 1ULL << (SIGSTOP - 1);
+	uint64_t set = 0;
+	long ret = 0;
+
+	if (arg[3] != 8)
+		return -EINVAL;
+	if (arg[1]) {
+		if ((int)arg[0] != SIG_BLOCK && (int)arg[0] != SIG_UNBLOCK &&
+		    (int)arg[0] != SIG_SETMASK)
+			return -EINVAL;
+		ret = copy_from_program(p, &set, arg[1], sizeof(set));
+	}
+	if (!ret && arg[2])
+		ret = copy_to_program(p, arg[2], &p->sigmask, sizeof(set));
+	if (ret || !arg[1])
+		return ret;
+	if ((int)arg[0] == SIG_BLOCK)
+		p->sigmask |= set;
+	else if ((int)arg[0] == SIG_UNBLOCK)
+		p->sigmask &= ~set;
+	else
+		p->sigmask = set;
+	p->sigmask &= ~unblockable;
+	return 0;
+}
+
+static long set_arch_prctl(struct program *p, const uint64_t *arg)
+{
+	unsigned long *base = (int)arg[0] == ARCH_SET_FS || (int)arg[0] == ARCH_GET_FS ?
+			      &p->regs.fs_base : &p->regs.gs_base;
+
+	switch ((int)arg[0]) {
+	case ARCH_SET_FS:
+	case ARCH_SET_GS:
+		if (arg[1] >= 0x7ffffffff000UL)	/* as Linux: not above user space */
+			return -EPERM;
+		*base = arg[1];
+		return 0;
+	case ARCH_GET_FS:
+	case ARCH_GET_GS:
+		return copy_to_program(p, arg[1], base, sizeof(*base));
+	}
+	return -EINVAL;
+}
+
+static long serve(struct program *p, int nr, const uint64_t *arg)
+{
+	switch (nr) {
+	case SYS_brk:
+		return mem_brk(p, arg[0]);
+	case SYS_mmap:
+		return mem_mmap(p, arg[0], arg[1], arg[2], arg[3], arg[4], arg[5]);
+	case SYS_munmap:
+		return mem_munmap(p, arg[0], arg[1]);
+	case SYS_mprotect:
+		return mem_mprotect(p, arg[0], arg[1], arg[2]);
+	case SYS_arch_prctl:
+		return set_arch_prctl(p, arg);
+	case SYS_set_tid_address:
+		return p->pid;
+	case SYS_exit:
+	case SYS_exit_group:
+		p->exit_status = arg[0] & 0xff;
+		p->ended = true;
+		return 0;
+	case SYS_rt_sigaction:
+		return set_sigaction(p, arg);
+	case SYS_rt_sigprocmask:
+		return set_sigprocmask(p, arg);
+	case SYS_rt_sigreturn:	/* no frame of ours: as a bad frame natively */
+		end_by_signal(p, SIGSEGV);
+		return 0;
+	case SYS_kill:	/* to the program itself only: no policy offers the others */
+		return (int)arg[0] == p->pid || !(int)arg[0] ? self_signal(p, (int)arg[1]) : -ENOSYS;
+	case SYS_tkill:
+		return (int)arg[0] == p->pid ? self_signal(p, (int)arg[1]) : -ENOSYS;
+	case SYS_tgkill:
+		return (int)arg[0] == p->pid && (int)arg[1] == p->pid ?
+		       self_signal(p, (int)arg[2]) : -ENOSYS;
+	}
+	return forward(p, nr, arg);
+}
+
+/* The signal Linux sends for an exception in user mode. */
+static int signal_of(int vector)
+{
+	switch (vector) {
+	case 0: case 7: case 16: case 19:
+		return SIGFPE;
+	case 1: case 3:
+		return SIGTRAP;
+	case 6:
+		return SIGILL;
+	case 12: case 17:
+		return SIGBUS;
+	}
+	return SIGSEGV;
+}
+
+/* Runs in guest ring 0 until the program ends. */
+long kernel_main(void *program)
+{
+	struct program *p = program;
+
+	while (!p->ended) {
+		struct hc_user_regs *r = &p->regs;
+		int ret = hc_user_run(p->vm, r, &p->fault);
+		uint64_t arg[6] = { r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9 };
+		int nr = (int)r->rax;
+
+		if (ret == HC_USER_EXCEPTION) {
+			p->faulted = true;
+			end_by_signal(p, signal_of(p->fault.vector));
+			continue;
+		}
+		if (ret != HC_USER_SYSCALL) {
+			p->error = ret;
+			p->ended = true;
+			continue;
+		}
+		if (nr < 0 || nr >= NR_SYSCALLS)
+			nr = NR_SYSCALLS;
+		if (p->count)
+			p->count[nr]++;
+		r->rax = nr == NR_SYSCALLS ? -ENOSYS : serve(p, nr, arg);
+	}
+	return 0;
+}
