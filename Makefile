@@ -36,6 +36,8 @@ LIB_SO   := $(BUILD)/lib/$(SONAME)
 GUEST_PROGS := $(GUEST_BIN)/kvm-hello $(GUEST_BIN)/hostcall-demo $(GUEST_BIN)/hostcall-example \
 	       $(GUEST_BIN)/hostcall-lib-test $(GUEST_BIN)/hostcall-bench $(GUEST_BIN)/hostcall-fuzz \
 	       $(GUEST_BIN)/hostcall-parity $(GUEST_BIN)/hostcall-stress $(GUEST_BIN)/hostcall-run \
+	       $(GUEST_BIN)/hostcall-sandbox-bench \
+	       $(GUEST_BIN)/hostcall-run-check $(GUEST_BIN)/sandbox-args-pie \
 	       $(patsubst tests/sandbox/%.c,$(GUEST_BIN)/sandbox-%,$(wildcard tests/sandbox/*.c))
 
 all: lib guest
@@ -85,14 +87,34 @@ $(GUEST_BIN)/hostcall-parity: tests/parity/hostcall-parity.c $(LIB_A)
 	$(CC) $(CFLAGS) -static -Iinclude -o $@ $< $(LIB_A) -lpthread
 
 # A static PIE: the kernel places it high, out of the way of the program's addresses.
-$(GUEST_BIN)/hostcall-run: $(wildcard tools/run/*.c) tools/run/sandbox.h $(LIB_A)
+$(GUEST_BIN)/hostcall-run: $(wildcard tools/run/*.c) tools/run/sandbox.h $(BUILD)/run/syscall-names.h $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -fPIE -static-pie -Iinclude -o $@ $(filter %.c,$^) $(LIB_A) -lpthread
+	$(CC) $(CFLAGS) -fPIE -static-pie -Iinclude -I$(BUILD)/run -o $@ $(filter %.c,$^) $(LIB_A) -lpthread
 
-# Programs hostcall-run's tests run in the sandbox and natively.
-$(GUEST_BIN)/sandbox-%: tests/sandbox/%.c
+# The x86-64 system call names, from the kernel headers: [nr] = "name",
+$(BUILD)/run/syscall-names.h:
+	@mkdir -p $(@D)
+	echo '#include <asm/unistd_64.h>' | $(CC) -dM -E - | \
+		sed -n 's/^#define __NR_\([a-z0-9_]*\) \([0-9]*\)$$/\2 \1/p' | sort -n | \
+		awk '{ printf "\t[%s] = \"%s\",\n", $$1, $$2 }' >$@.tmp
+	mv $@.tmp $@
+
+$(GUEST_BIN)/hostcall-sandbox-bench: tools/sandbox-bench/hostcall-sandbox-bench.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -o $@ $<
+
+# Programs hostcall-run's tests run in the sandbox and natively, and the tests.
+$(GUEST_BIN)/hostcall-run-check: tests/sandbox/check
+	@mkdir -p $(@D)
+	install -m 0755 $< $@
+
+$(GUEST_BIN)/sandbox-%: tests/sandbox/%.c tests/sandbox/say.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -static -o $@ $<
+
+$(GUEST_BIN)/sandbox-args-pie: tests/sandbox/args.c tests/sandbox/say.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fPIE -static-pie -o $@ $<
 
 install: lib $(GUEST_BIN)/hostcall-run
 	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(BINDIR)
@@ -130,7 +152,7 @@ series-builds: lab
 	tests/run "series-configs:tests/series-configs.t --full"
 
 clean:
-	rm -rf $(GUEST_BIN) $(BUILD)/lib $(BUILD)/bench $(BUILD)/test-bench $(BUILD)/kernel $(BUILD)/selftests $(BUILD)/initramfs $(BUILD)/test-logs \
+	rm -rf $(GUEST_BIN) $(BUILD)/lib $(BUILD)/run $(BUILD)/bench $(BUILD)/test-bench $(BUILD)/kernel $(BUILD)/selftests $(BUILD)/initramfs $(BUILD)/test-logs \
 		$(BUILD)/regress
 	git -C $(BUILD)/linux worktree remove --force $(BUILD)/linux-base 2>/dev/null || true
 

@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
 # The smoke test of make bench: tools/bench/run --quick in every lab and on
 # this machine; results.csv has its header and a row for every lab x
-# mechanism x op each can run; the table and the chart are made. On the
-# default lab kernel, which the other suites built: it checks rows, not figures.
+# mechanism x op each can run; the table and the chart are made; sandbox.csv
+# has a row for every lab x way x job of the sandbox stage (intel, amd). On
+# the default lab kernel, which the other suites built: it checks rows, not
+# figures.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 # Not build/bench: a test leaves make bench's last results alone.
@@ -45,10 +47,37 @@ every_row() {
 	return $missing
 }
 
+# lab way job, for every row of the sandbox stage
+expected_sandbox_rows() {
+	local lab way job
+	for lab in intel amd; do
+		for way in native hypercall exit ptrace; do
+			for job in sha256sum getppid; do
+				echo "$lab $way $job"
+			done
+		done
+	done
+}
+
+every_sandbox_row() {
+	local missing=0 lab way job
+	head -n 1 "$out/sandbox.csv" | grep -qx 'lab,way,job,reps,ns' ||
+		{ echo "header is: $(head -n 1 "$out/sandbox.csv")"; return 1; }
+	while read -r lab way job; do
+		grep -Eq "^$lab,$way,$job,[0-9]+,[1-9][0-9]*$" "$out/sandbox.csv" ||
+			{ echo "no row $lab,$way,$job with ns > 0"; missing=1; }
+	done < <(expected_sandbox_rows)
+	[ "$(tail -n +2 "$out/sandbox.csv" | wc -l)" -eq "$(expected_sandbox_rows | wc -l)" ] ||
+		{ echo "$(tail -n +2 "$out/sandbox.csv" | wc -l) rows, want $(expected_sandbox_rows | wc -l)"; missing=1; }
+	return $missing
+}
+
 mkdir -p "$out"
-echo "1..3"
-check "tools/bench/run --quick runs in intel, amd, amd-wall and host" tools/bench/run --quick --out "$out" --kernel default
+echo "1..4"
+check "tools/bench/run --quick runs in intel, amd, amd-wall and host, then the sandbox stage" \
+	tools/bench/run --quick --out "$out" --kernel default
 check "results.csv: its header, and a row for each lab x mechanism x op that lab can run" every_row
 check "the table has exit/hypercall for the labs and the chart is a PNG" \
 	sh -c "grep -Eq '^intel +getpid +exit .* [0-9]+\.[0-9]+\$' $out/table.txt &&
 	       head -c 8 $out/hostcall-bench.png | od -An -c | grep -q 'P   N   G'"
+check "sandbox.csv: its header, and a row for each lab x way x job, ns > 0" every_sandbox_row

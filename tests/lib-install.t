@@ -18,12 +18,13 @@ install_into_root() {
 		 usr/lib/libhostcall.so usr/lib/pkgconfig/hostcall.pc; do
 		[ -e "$root/$f" ] || { echo "missing $f"; return 1; }
 	done
+	[ -x "$root/usr/bin/hostcall-run" ] || { echo "missing usr/bin/hostcall-run"; return 1; }
 }
 # Only the API of include/hostcall.h leaves the shared library.
 exports_api_only() {
 	local extra
 	extra=$(nm -D --defined-only "$root/usr/lib/libhostcall.so.0" | awk '{print $3}' |
-		grep -v -x -E 'hc_vm_(create|destroy|mode|call|last_fault)|hc_syscall|hc_in_guest') || true
+		grep -v -x -E 'hc_vm_(create|destroy|mode|call|last_fault|set_user)|hc_syscall|hc_in_guest|hc_user_run') || true
 	[ -z "$extra" ] || { echo "also exported: $extra"; return 1; }
 	nm -D --defined-only "$root/usr/lib/libhostcall.so.0" | grep -q ' T hc_vm_call$'
 }
@@ -41,7 +42,7 @@ shared_build() {
 }
 
 echo "1..4"
-check "make install DESTDIR PREFIX=/usr puts header, libraries and hostcall.pc in place" \
+check "make install DESTDIR PREFIX=/usr puts header, libraries, hostcall.pc and hostcall-run in place" \
 	install_into_root
 check "the shared library exports exactly the API of hostcall.h" exports_api_only
 check "cc prog.c \$(pkg-config --cflags --libs --static hostcall) -static builds" static_build

@@ -4,7 +4,7 @@
  * lib/syscall.c promise, in the mode hc_vm_create(0) picks (HOSTCALL_MODE=exit
  * tests the exit path). TAP on stdout; exit status 0 iff no point failed.
  * This file runs the points in the order of its table and holds what they
- * all use; syscalls.c and faults.c hold the points, test.h what is shared.
+ * all use; syscalls.c, faults.c and user.c (ring 3) hold the points, test.h what is shared.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -113,6 +113,19 @@ static const struct point {
 	POINT(test_destroy_create, "hc_vm_destroy, then a new VM works"),
 	POINT(test_two_vms, "two VMs in one thread, faults kept apart"),
 	POINT(test_nested_other, "hc_vm_call of another VM in the guest calls fn"),
+	POINT(test_user_host, "hc_user_run outside the guest: -EPERM"),
+	POINT(test_user_set, "hc_vm_set_user: -EINVAL unaligned, -ENOENT unknown, -ENOSPC 17th range, -EBUSY once the VM has a vCPU"),
+	POINT(test_user_probe, "ring 3 makes a system call, or hc_user_run is -ENOTSUP and the ring-3 points skip"),
+	POINT(test_user_syscall, "ring 3's syscall: HC_USER_SYSCALL, rax its number, rip past it, rcx = rip, r11 = rflags, the rest as given"),
+	POINT(test_user_resume, "resumed with rax the result: ring 3 gets it and makes its next syscall"),
+	POINT(test_user_ud2, "ring 3's ud2: #UD at its rip, every register as ring 3 had it"),
+	POINT(test_user_outside, "ring 3 reads the test's data or libhostcall's code: #PF with the address, U; ring 3 goes on"),
+	POINT(test_user_privileged, "ring 3's hlt: #GP; int $14: #GP for the gate, which is ring 0's, error code as native"),
+	POINT(test_user_read_only, "ring 3 writes a PROT_READ page of its range: #PF with W, P and U, the page unchanged"),
+	POINT(test_user_fresh_page, "ring 3's first touch of a page nothing touched is resolved: its syscall comes next"),
+	POINT(test_user_bases, "fs_base, gs_base: ring 3 reads through them and sets them; ring 0's TLS, errno, GS base kept"),
+	POINT(test_user_xstate, "ring 3's xmm0 and MXCSR: in regs.xstate, kept across ring 0's vector code"),
+	POINT(test_user_noncanonical, "non-canonical rip, rsp, fs_base or gs_base: -EINVAL"),
 };
 
 int main(void)

@@ -51,7 +51,7 @@ extern const char read_insn[], write_insn[], div_insn[], ud2_insn[];
 /* hc_vm_call(v) in a guest function of vm: fn runs in the guest, on the caller's stack. */
 void expect_nested(struct hc_vm *v);
 
-/* ---- The points, in syscalls.c and faults.c ---- */
+/* ---- The points, in syscalls.c, faults.c and user.c ---- */
 
 /* syscalls.c */
 void test_mode_auto(void), test_mode_env(void), test_force_exit(void),
@@ -69,5 +69,11 @@ void test_fault_unmapped(void), test_fault_read_only(void), test_fault_stale_unm
 	test_signal_thread(void), test_read_restart(void), test_read_no_restart(void),
 	test_read_hc_eintr(void), test_pause(void), test_threads(void), test_thread_reuse(void),
 	test_destroy_create(void), test_two_vms(void), test_nested_other(void);
+
+/* user.c */
+void test_user_host(void), test_user_set(void), test_user_probe(void), test_user_syscall(void),
+	test_user_resume(void), test_user_ud2(void), test_user_outside(void),
+	test_user_privileged(void), test_user_read_only(void), test_user_fresh_page(void),
+	test_user_bases(void), test_user_xstate(void), test_user_noncanonical(void);
 
 #endif /* HOSTCALL_LIB_TEST_H */

@@ -23,33 +23,15 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "say.h"
+
 #define DIR_NAME	"fileio.tmp"
 #define MAX_LEN		32768
 
-static int failures;
 static unsigned char pat[MAX_LEN];
 static unsigned char model[MAX_LEN];	/* what the file must hold */
 static size_t model_len;
 static unsigned char buf[MAX_LEN];
-
-static void check(int good, const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-	int n;
-
-	n = snprintf(line, sizeof(line), "%s ", good ? "ok  " : "FAIL");
-	va_start(ap, fmt);
-	n += vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
-	va_end(ap);
-	if (n > (int)sizeof(line) - 2)
-		n = sizeof(line) - 2;
-	line[n++] = '\n';
-	if (write(1, line, n) != n)
-		good = 0;
-	if (!good)
-		failures++;
-}
 
 static uint32_t fnv1a(const unsigned char *p, size_t len)
 {

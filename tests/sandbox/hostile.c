@@ -15,6 +15,7 @@
  * int-pf          int $14, the page-fault vector (DPL 0): SIGSEGV
  * stack-overflow  recursion with 4 KiB frames: SIGSEGV
  * ud2             SIGILL (132)
+ * abort           abort(): the signal it sends itself, SIGABRT (134)
  * vmcall          hypercall 13 (host syscall getpid) by vmcall, or vmmcall on AMD: KVM
  *                 refuses ring 3 with -KVM_EPERM, so "vmcall: rax=-1, struct untouched:
  *                 yes", exit 0 (1 if either differs)
@@ -40,6 +41,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "say.h"
+
 #define KERNEL_ADDR	0xffffffff81000000UL
 #define KVM_EPERM	EPERM	/* as <linux/kvm_para.h>: 1; 1000 is KVM_ENOSYS */
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -56,21 +59,6 @@ static struct mapping *ring0;		/* the first mapping of the hostcall-run binary *
 static int ntests, nfailed, null_fd = -1, zero_fd = -1;
 static __thread int t_canary = 1234;
 static volatile long never = -1;
-
-static void say(const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (n > (int)sizeof(line) - 1)
-		n = sizeof(line) - 1;
-	if (write(1, line, n) != n)
-		nfailed++;
-}
 
 /* Hides a constant address from the compiler, which would turn a NULL store into ud2. */
 static void *opaque(uintptr_t a)
@@ -240,7 +228,7 @@ static int case_pointers(void)
 	report(t_canary == 1235, t_canary, 0, "TLS still works after that");
 
 	say("# %d tests, %d failed\n", ntests, nfailed);
-	return nfailed ? 1 : 0;
+	return nfailed || failures ? 1 : 0;
 }
 
 static long recurse(long depth)
@@ -307,7 +295,7 @@ static int case_vmcall(void)
 
 static const char *const cases[] = {
 	"pointers", "vmcall", "read-ring0", "write-ring0", "jump-ring0", "read-kernel", "null",
-	"hlt", "out", "int-pf", "stack-overflow", "ud2",
+	"hlt", "out", "int-pf", "stack-overflow", "ud2", "abort",
 };
 
 int main(int argc, char **argv)
@@ -326,6 +314,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(c, "vmcall"))
 		return case_vmcall();
+	if (!strcmp(c, "abort"))
+		abort();
 	load_maps();
 	if ((!strcmp(c, "pointers") && !under_sandbox) || (strstr(c, "-ring0") && !ring0)) {
 		say("# not under hostcall-run\n");

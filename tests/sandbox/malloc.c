@@ -19,8 +19,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "say.h"
+
 #define SLOTS		4096
-#define OPS		200000
+#define OPS		200000	/* unless argv[1] says */
 #define MAX_SIZE	(4UL << 20)
 #define LIVE_CAP	(64UL << 20)	/* keeps the guest's memory needs modest */
 #define MMAP_THRESHOLD	(128 * 1024)
@@ -35,21 +37,6 @@ static uint64_t rng = 0x2545f4914f6cdd1dULL;
 static uint64_t bytes_verified, checksum = 14695981039346656037ULL;
 static size_t live, max_live;
 static int mismatches;
-
-static void say(const char *fmt, ...)
-{
-	char line[256];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (n > (int)sizeof(line) - 1)
-		n = sizeof(line) - 1;
-	if (write(1, line, n) != n)
-		mismatches++;
-}
 
 static uint64_t next(void)
 {
@@ -154,8 +141,9 @@ static void release(unsigned int slot)
 	s->size = 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	unsigned long ops = argc > 1 ? strtoul(argv[1], NULL, 10) : OPS;
 	unsigned long n_malloc = 0, n_calloc = 0, n_realloc = 0, n_free = 0, n_oom = 0;
 	int mmapped_seen = 0, brk_grew = 0;
 	char *brk0 = sbrk(0);
@@ -166,7 +154,7 @@ int main(void)
 	/* A fixed threshold, as glibc's dynamic one would soon send every block to brk. */
 	mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
 
-	for (op = 0; op < OPS; op++) {
+	for (op = 0; op < ops; op++) {
 		slot = next() % SLOTS;
 		size = pick_size();
 		if (!slots[slot].p) {
@@ -232,5 +220,5 @@ int main(void)
 	say("mmap-backed chunks seen: %s\n", mmapped_seen ? "yes" : "no");
 	say("allocation failures: %lu\n", n_oom);
 	say("mismatches: %d\n", mismatches);
-	return mismatches || n_oom || !brk_grew || !mmapped_seen;
+	return mismatches || failures || n_oom || !brk_grew || !mmapped_seen;
 }

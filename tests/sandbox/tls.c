@@ -22,6 +22,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "say.h"
+
 #define LOOPS 1000000
 
 __thread int t_answer = 42;
@@ -32,26 +34,6 @@ __thread _Alignas(64) unsigned long t_aligned[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 /* volatile, so that the loop below does a TLS access each time round */
 static __thread volatile unsigned long t_count;
 
-static int failures;
-
-static void check(int good, const char *fmt, ...)
-{
-	char line[256];
-	va_list ap;
-	int n;
-
-	n = snprintf(line, sizeof(line), "%s ", good ? "ok  " : "FAIL");
-	va_start(ap, fmt);
-	n += vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
-	va_end(ap);
-	if (n > (int)sizeof(line) - 2)
-		n = sizeof(line) - 2;
-	line[n++] = '\n';
-	if (write(1, line, n) != n)
-		good = 0;
-	if (!good)
-		failures++;
-}
 
 static unsigned long bump(void)
 {

@@ -63,8 +63,9 @@ static void read_policy(struct program *p, const char *path)
 			continue;
 		nr = syscall_number(name);
 		if (nr < 0) {
-			fprintf(stderr, "hostcall-run: %s:%d: \"%s\" is not a system call "
-				"hostcall-run can check and forward\n", path, n, name);
+			fprintf(stderr, "hostcall-run: %s:%d: \"%s\" %s\n", path, n, name,
+				nr == -ENOSYS ? "is a system call whose arguments hostcall-run "
+				"cannot check: it is never forwarded" : "is not a system call");
 			exit(EXIT_FAILED);
 		}
 		p->allowed[nr] = 1;
@@ -157,10 +158,10 @@ static void print_stats(const struct program *p)
 		if (!p->count[nr])
 			continue;
 		if (nr == NR_SYSCALLS)
-			fprintf(stderr, "  %-20s %10lu\n", "(bad number)", p->count[nr]);
+			fprintf(stderr, "  %-20s %10lu  (refused)\n", "(no such call)", p->count[nr]);
 		else if (name)
 			fprintf(stderr, "  %-20s %10lu%s\n", name, p->count[nr],
-				p->allowed[nr] || !default_allowed(nr) ? "" : "  (refused)");
+				refused(p, nr) ? "  (refused)" : "");
 		else
 			fprintf(stderr, "  %-20d %10lu  (refused)\n", nr, p->count[nr]);
 	}

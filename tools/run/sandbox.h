@@ -96,5 +96,6 @@ int syscall_number(const char *name);
 const char *syscall_name(int nr);
 bool fd_private(const struct program *p, long fd);
 bool default_allowed(int nr);
+bool refused(const struct program *p, int nr);
 
 #endif /* HOSTCALL_RUN_SANDBOX_H */

@@ -39,7 +39,6 @@ struct arg_rule {
 };
 
 struct rule {
-	const char *name;
 	int nr;
 	struct arg_rule arg[6];
 };
@@ -60,111 +59,114 @@ struct rule {
 
 /* The calls that can be forwarded: files, time, identity. */
 static const struct rule rules[] = {
-	{ "read", SYS_read, { FD, BUF(2) } },
-	{ "write", SYS_write, { FD, BUF(2) } },
-	{ "open", SYS_open, { STR } },
-	{ "close", SYS_close, { FD } },
-	{ "stat", SYS_stat, { STR, OBJ(STAT) } },
-	{ "fstat", SYS_fstat, { FD, OBJ(STAT) } },
-	{ "lstat", SYS_lstat, { STR, OBJ(STAT) } },
-	{ "poll", SYS_poll, { ARRAY(1, 8) } },
-	{ "lseek", SYS_lseek, { FD } },
-	{ "pread64", SYS_pread64, { FD, BUF(2) } },
-	{ "pwrite64", SYS_pwrite64, { FD, BUF(2) } },
-	{ "readv", SYS_readv, { FD, IOV(2) } },
-	{ "writev", SYS_writev, { FD, IOV(2) } },
-	{ "preadv", SYS_preadv, { FD, IOV(2) } },
-	{ "pwritev", SYS_pwritev, { FD, IOV(2) } },
-	{ "access", SYS_access, { STR } },
-	{ "pipe", SYS_pipe, { OBJ(8) } },
-	{ "pipe2", SYS_pipe2, { OBJ(8) } },
-	{ "sched_yield", SYS_sched_yield, { INT } },
-	{ "madvise", SYS_madvise, { BUF(1) } },
-	{ "dup", SYS_dup, { FD } },
-	{ "dup2", SYS_dup2, { FD, FD } },
-	{ "dup3", SYS_dup3, { FD, FD } },
-	{ "nanosleep", SYS_nanosleep, { OBJ(TIMESPEC), OPT(TIMESPEC) } },
-	{ "getpid", SYS_getpid, { INT } },
-	{ "sendfile", SYS_sendfile, { FD, FD, OPT(8) } },
-	{ "uname", SYS_uname, { OBJ(390) } },
-	{ "fcntl", SYS_fcntl, { FD } },	/* and its command: see fcntl_arg() */
-	{ "flock", SYS_flock, { FD } },
-	{ "fsync", SYS_fsync, { FD } },
-	{ "fdatasync", SYS_fdatasync, { FD } },
-	{ "truncate", SYS_truncate, { STR } },
-	{ "ftruncate", SYS_ftruncate, { FD } },
-	{ "getcwd", SYS_getcwd, { BUF(1) } },
-	{ "chdir", SYS_chdir, { STR } },
-	{ "fchdir", SYS_fchdir, { FD } },
-	{ "rename", SYS_rename, { STR, STR } },
-	{ "mkdir", SYS_mkdir, { STR } },
-	{ "rmdir", SYS_rmdir, { STR } },
-	{ "link", SYS_link, { STR, STR } },
-	{ "unlink", SYS_unlink, { STR } },
-	{ "symlink", SYS_symlink, { STR, STR } },
-	{ "readlink", SYS_readlink, { STR, BUF(2) } },
-	{ "chmod", SYS_chmod, { STR } },
-	{ "fchmod", SYS_fchmod, { FD } },
-	{ "chown", SYS_chown, { STR } },
-	{ "fchown", SYS_fchown, { FD } },
-	{ "lchown", SYS_lchown, { STR } },
-	{ "umask", SYS_umask, { INT } },
-	{ "gettimeofday", SYS_gettimeofday, { OPT(16), OPT(8) } },
-	{ "getrusage", SYS_getrusage, { INT, OBJ(144) } },
-	{ "sysinfo", SYS_sysinfo, { OBJ(112) } },
-	{ "times", SYS_times, { OPT(32) } },
-	{ "getuid", SYS_getuid, { INT } },
-	{ "getgid", SYS_getgid, { INT } },
-	{ "geteuid", SYS_geteuid, { INT } },
-	{ "getegid", SYS_getegid, { INT } },
-	{ "getppid", SYS_getppid, { INT } },
-	{ "getpgrp", SYS_getpgrp, { INT } },
-	{ "getgroups", SYS_getgroups, { INT, ARRAY(0, 4) } },
-	{ "getpgid", SYS_getpgid, { INT } },
-	{ "getsid", SYS_getsid, { INT } },
-	{ "statfs", SYS_statfs, { STR, OBJ(120) } },
-	{ "fstatfs", SYS_fstatfs, { FD, OBJ(120) } },
-	{ "gettid", SYS_gettid, { INT } },
-	{ "time", SYS_time, { OPT(8) } },
-	{ "sched_getaffinity", SYS_sched_getaffinity, { INT, INT, BUF(1) } },
-	{ "getdents64", SYS_getdents64, { FD, BUF(2) } },
-	{ "fadvise64", SYS_fadvise64, { FD } },
-	{ "clock_gettime", SYS_clock_gettime, { INT, OBJ(TIMESPEC) } },
-	{ "clock_getres", SYS_clock_getres, { INT, OPT(TIMESPEC) } },
-	{ "clock_nanosleep", SYS_clock_nanosleep, { INT, INT, OBJ(TIMESPEC), OPT(TIMESPEC) } },
-	{ "openat", SYS_openat, { DIRFD, STR } },
-	{ "mkdirat", SYS_mkdirat, { DIRFD, STR } },
-	{ "fchownat", SYS_fchownat, { DIRFD, STR } },
-	{ "newfstatat", SYS_newfstatat, { DIRFD, STR, OBJ(STAT) } },
-	{ "unlinkat", SYS_unlinkat, { DIRFD, STR } },
-	{ "renameat", SYS_renameat, { DIRFD, STR, DIRFD, STR } },
-	{ "linkat", SYS_linkat, { DIRFD, STR, DIRFD, STR } },
-	{ "symlinkat", SYS_symlinkat, { STR, DIRFD, STR } },
-	{ "readlinkat", SYS_readlinkat, { DIRFD, STR, BUF(3) } },
-	{ "fchmodat", SYS_fchmodat, { DIRFD, STR } },
-	{ "faccessat", SYS_faccessat, { DIRFD, STR } },
-	{ "utimensat", SYS_utimensat, { DIRFD, OPTSTR, OPT(2 * TIMESPEC) } },
-	{ "fallocate", SYS_fallocate, { FD } },
-	{ "prlimit64", SYS_prlimit64, { INT, INT, OPT(16), OPT(16) } },
-	{ "renameat2", SYS_renameat2, { DIRFD, STR, DIRFD, STR } },
-	{ "getrandom", SYS_getrandom, { BUF(1) } },
-	{ "copy_file_range", SYS_copy_file_range, { FD, OPT(8), FD, OPT(8) } },
-	{ "statx", SYS_statx, { DIRFD, STR, INT, INT, OBJ(256) } },
-	{ "faccessat2", SYS_faccessat2, { DIRFD, STR } },
+	{ SYS_read, { FD, BUF(2) } },
+	{ SYS_write, { FD, BUF(2) } },
+	{ SYS_open, { STR } },
+	{ SYS_close, { FD } },
+	{ SYS_stat, { STR, OBJ(STAT) } },
+	{ SYS_fstat, { FD, OBJ(STAT) } },
+	{ SYS_lstat, { STR, OBJ(STAT) } },
+	{ SYS_poll, { ARRAY(1, 8) } },
+	{ SYS_lseek, { FD } },
+	{ SYS_pread64, { FD, BUF(2) } },
+	{ SYS_pwrite64, { FD, BUF(2) } },
+	{ SYS_readv, { FD, IOV(2) } },
+	{ SYS_writev, { FD, IOV(2) } },
+	{ SYS_preadv, { FD, IOV(2) } },
+	{ SYS_pwritev, { FD, IOV(2) } },
+	{ SYS_access, { STR } },
+	{ SYS_pipe, { OBJ(8) } },
+	{ SYS_pipe2, { OBJ(8) } },
+	{ SYS_sched_yield, { INT } },
+	{ SYS_madvise, { BUF(1) } },
+	{ SYS_dup, { FD } },
+	{ SYS_dup2, { FD, FD } },
+	{ SYS_dup3, { FD, FD } },
+	{ SYS_nanosleep, { OBJ(TIMESPEC), OPT(TIMESPEC) } },
+	{ SYS_getpid, { INT } },
+	{ SYS_sendfile, { FD, FD, OPT(8) } },
+	{ SYS_uname, { OBJ(390) } },
+	{ SYS_fcntl, { FD } },	/* and its command: see fcntl_arg() */
+	{ SYS_flock, { FD } },
+	{ SYS_fsync, { FD } },
+	{ SYS_fdatasync, { FD } },
+	{ SYS_truncate, { STR } },
+	{ SYS_ftruncate, { FD } },
+	{ SYS_getcwd, { BUF(1) } },
+	{ SYS_chdir, { STR } },
+	{ SYS_fchdir, { FD } },
+	{ SYS_rename, { STR, STR } },
+	{ SYS_mkdir, { STR } },
+	{ SYS_rmdir, { STR } },
+	{ SYS_link, { STR, STR } },
+	{ SYS_unlink, { STR } },
+	{ SYS_symlink, { STR, STR } },
+	{ SYS_readlink, { STR, BUF(2) } },
+	{ SYS_chmod, { STR } },
+	{ SYS_fchmod, { FD } },
+	{ SYS_chown, { STR } },
+	{ SYS_fchown, { FD } },
+	{ SYS_lchown, { STR } },
+	{ SYS_umask, { INT } },
+	{ SYS_gettimeofday, { OPT(16), OPT(8) } },
+	{ SYS_getrusage, { INT, OBJ(144) } },
+	{ SYS_sysinfo, { OBJ(112) } },
+	{ SYS_times, { OPT(32) } },
+	{ SYS_getuid, { INT } },
+	{ SYS_getgid, { INT } },
+	{ SYS_geteuid, { INT } },
+	{ SYS_getegid, { INT } },
+	{ SYS_getppid, { INT } },
+	{ SYS_getpgrp, { INT } },
+	{ SYS_getgroups, { INT, ARRAY(0, 4) } },
+	{ SYS_getpgid, { INT } },
+	{ SYS_getsid, { INT } },
+	{ SYS_statfs, { STR, OBJ(120) } },
+	{ SYS_fstatfs, { FD, OBJ(120) } },
+	{ SYS_gettid, { INT } },
+	{ SYS_time, { OPT(8) } },
+	{ SYS_sched_getaffinity, { INT, INT, BUF(1) } },
+	{ SYS_getdents64, { FD, BUF(2) } },
+	{ SYS_fadvise64, { FD } },
+	{ SYS_clock_gettime, { INT, OBJ(TIMESPEC) } },
+	{ SYS_clock_getres, { INT, OPT(TIMESPEC) } },
+	{ SYS_clock_nanosleep, { INT, INT, OBJ(TIMESPEC), OPT(TIMESPEC) } },
+	{ SYS_openat, { DIRFD, STR } },
+	{ SYS_mkdirat, { DIRFD, STR } },
+	{ SYS_fchownat, { DIRFD, STR } },
+	{ SYS_newfstatat, { DIRFD, STR, OBJ(STAT) } },
+	{ SYS_unlinkat, { DIRFD, STR } },
+	{ SYS_renameat, { DIRFD, STR, DIRFD, STR } },
+	{ SYS_linkat, { DIRFD, STR, DIRFD, STR } },
+	{ SYS_symlinkat, { STR, DIRFD, STR } },
+	{ SYS_readlinkat, { DIRFD, STR, BUF(3) } },
+	{ SYS_fchmodat, { DIRFD, STR } },
+	{ SYS_faccessat, { DIRFD, STR } },
+	{ SYS_utimensat, { DIRFD, OPTSTR, OPT(2 * TIMESPEC) } },
+	{ SYS_fallocate, { FD } },
+	{ SYS_prlimit64, { INT, INT, OPT(16), OPT(16) } },
+	{ SYS_renameat2, { DIRFD, STR, DIRFD, STR } },
+	{ SYS_getrandom, { BUF(1) } },
+	{ SYS_copy_file_range, { FD, OPT(8), FD, OPT(8) } },
+	{ SYS_statx, { DIRFD, STR, INT, INT, OBJ(256) } },
+	{ SYS_faccessat2, { DIRFD, STR } },
 };
 
 /* The calls served in ring 0, whatever the policy. */
-static const struct {
-	const char *name;
-	int nr;
-} served[] = {
-	{ "mmap", SYS_mmap }, { "mprotect", SYS_mprotect }, { "munmap", SYS_munmap },
-	{ "brk", SYS_brk }, { "rt_sigaction", SYS_rt_sigaction },
-	{ "rt_sigprocmask", SYS_rt_sigprocmask }, { "rt_sigreturn", SYS_rt_sigreturn },
-	{ "exit", SYS_exit }, { "kill", SYS_kill }, { "arch_prctl", SYS_arch_prctl },
-	{ "tkill", SYS_tkill }, { "set_tid_address", SYS_set_tid_address },
-	{ "exit_group", SYS_exit_group }, { "tgkill", SYS_tgkill },
+static const int served[] = {
+	SYS_mmap, SYS_mprotect, SYS_munmap, SYS_brk, SYS_rt_sigaction, SYS_rt_sigprocmask,
+	SYS_rt_sigreturn, SYS_exit, SYS_kill, SYS_arch_prctl, SYS_tkill, SYS_set_tid_address,
+	SYS_exit_group, SYS_tgkill,
 };
+
+static bool served_here(int nr)
+{
+	for (size_t i = 0; i < sizeof(served) / sizeof(served[0]); i++) {
+		if (served[i] == nr)
+			return true;
+	}
+	return false;
+}
 
 static const struct rule *rule_of[NR_SYSCALLS];
 
@@ -180,37 +182,38 @@ static const struct rule *find_rule(int nr)
 	return nr >= 0 && nr < NR_SYSCALLS ? rule_of[nr] : NULL;
 }
 
-/* The number of a call hostcall-run knows, or -1. */
+static const char *const names[NR_SYSCALLS] = {
+#include "syscall-names.h"
+};
+
+/*
+ * The number of a call that hostcall-run serves or can forward; -ENOSYS for
+ * a call it cannot check, -ENOENT for a name that is no call.
+ */
 int syscall_number(const char *name)
 {
-	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
-		if (!strcmp(rules[i].name, name))
-			return rules[i].nr;
+	for (int nr = 0; nr < NR_SYSCALLS; nr++) {
+		if (names[nr] && !strcmp(names[nr], name))
+			return find_rule(nr) || served_here(nr) ? nr : -ENOSYS;
 	}
-	for (size_t i = 0; i < sizeof(served) / sizeof(served[0]); i++) {
-		if (!strcmp(served[i].name, name))
-			return served[i].nr;
-	}
-	return -1;
+	return -ENOENT;
 }
 
 const char *syscall_name(int nr)
 {
-	const struct rule *rule = find_rule(nr);
-
-	if (rule)
-		return rule->name;
-	for (size_t i = 0; i < sizeof(served) / sizeof(served[0]); i++) {
-		if (served[i].nr == nr)
-			return served[i].name;
-	}
-	return NULL;
+	return nr >= 0 && nr < NR_SYSCALLS ? names[nr] : NULL;
 }
 
 /* The default policy: every call with a rule. */
 bool default_allowed(int nr)
 {
 	return find_rule(nr) != NULL;
+}
+
+/* A call that gets -ENOSYS: not served here, and no rule or not in the policy. */
+bool refused(const struct program *p, int nr)
+{
+	return !served_here(nr) && (!find_rule(nr) || !p->allowed[nr]);
 }
 
 bool fd_private(const struct program *p, long fd)
