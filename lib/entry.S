@@ -110,11 +110,11 @@ exception_common:
 
 /*
  * int hc_guest_user_run(struct hc_user_frame *frame): ring 0's side of
- * hc_user_run(). Ring 3 runs with its own FS and GS bases, vector
- * registers and IF set, and KERNEL_GS_BASE holding @frame, so that the syscall entry and the
- * exception stubs find it with swapgs, whatever ring 3 did to its GS base.
- * Returns HC_USER_SYSCALL or HC_USER_EXCEPTION, with ring 3's registers in
- * the frame.
+ * hc_user_run(). Ring 3 runs with its own FS and GS bases, its vector
+ * registers, IF set, and KERNEL_GS_BASE holding @frame, so that the syscall
+ * entry and the exception stubs find it with swapgs, whatever ring 3 did to
+ * its GS base. Returns HC_USER_SYSCALL or HC_USER_EXCEPTION, with ring 3's
+ * registers in the frame.
  */
 	.globl hc_guest_user_run
 	.hidden hc_guest_user_run

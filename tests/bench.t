@@ -34,41 +34,29 @@ expected_rows() {
 	done
 }
 
-every_row() {
-	local missing=0 lab mech op
-	head -n 1 "$out/results.csv" | grep -qx 'lab,mechanism,op,calls,ns_per_call' ||
-		{ echo "header is: $(head -n 1 "$out/results.csv")"; return 1; }
-	while read -r lab mech op; do
-		grep -Eq "^$lab,$mech,$op,[0-9]+,[0-9]+(\.[0-9]+)?$" "$out/results.csv" ||
-			{ echo "no row $lab,$mech,$op"; missing=1; }
-	done < <(expected_rows)
-	[ "$(tail -n +2 "$out/results.csv" | wc -l)" -eq "$(expected_rows | wc -l)" ] ||
-		{ echo "$(tail -n +2 "$out/results.csv" | wc -l) rows, want $(expected_rows | wc -l)"; missing=1; }
-	return $missing
-}
-
 # lab way job, for every row of the sandbox stage
 expected_sandbox_rows() {
 	local lab way job
 	for lab in intel amd; do
 		for way in native hypercall exit ptrace; do
-			for job in sha256sum getppid; do
+			for job in sha256sum sha256-16 getppid; do
 				echo "$lab $way $job"
 			done
 		done
 	done
 }
 
-every_sandbox_row() {
-	local missing=0 lab way job
-	head -n 1 "$out/sandbox.csv" | grep -qx 'lab,way,job,reps,ns' ||
-		{ echo "header is: $(head -n 1 "$out/sandbox.csv")"; return 1; }
-	while read -r lab way job; do
-		grep -Eq "^$lab,$way,$job,[0-9]+,[1-9][0-9]*$" "$out/sandbox.csv" ||
-			{ echo "no row $lab,$way,$job with ns > 0"; missing=1; }
-	done < <(expected_sandbox_rows)
-	[ "$(tail -n +2 "$out/sandbox.csv" | wc -l)" -eq "$(expected_sandbox_rows | wc -l)" ] ||
-		{ echo "$(tail -n +2 "$out/sandbox.csv" | wc -l) rows, want $(expected_sandbox_rows | wc -l)"; missing=1; }
+# has_rows CSV HEADER VALUES EXPECTED: CSV has HEADER, then a row "a,b,c,VALUES"
+# (VALUES a regular expression) for each line "a b c" the function EXPECTED
+# prints, and no other row.
+has_rows() {
+	local csv=$1 header=$2 values=$3 expected=$4 missing=0 a b c
+	head -n 1 "$csv" | grep -qx "$header" || { echo "header is: $(head -n 1 "$csv")"; return 1; }
+	while read -r a b c; do
+		grep -Eq "^$a,$b,$c,$values\$" "$csv" || { echo "no row $a,$b,$c"; missing=1; }
+	done < <($expected)
+	[ "$(tail -n +2 "$csv" | wc -l)" -eq "$($expected | wc -l)" ] ||
+		{ echo "$(tail -n +2 "$csv" | wc -l) rows, want $($expected | wc -l)"; missing=1; }
 	return $missing
 }
 
@@ -76,8 +64,10 @@ mkdir -p "$out"
 echo "1..4"
 check "tools/bench/run --quick runs in intel, amd, amd-wall and host, then the sandbox stage" \
 	tools/bench/run --quick --out "$out" --kernel default
-check "results.csv: its header, and a row for each lab x mechanism x op that lab can run" every_row
+check "results.csv: its header, and a row for each lab x mechanism x op that lab can run" \
+	has_rows "$out/results.csv" lab,mechanism,op,calls,ns_per_call '[0-9]+,[0-9]+(\.[0-9]+)?' expected_rows
 check "the table has exit/hypercall for the labs and the chart is a PNG" \
 	sh -c "grep -Eq '^intel +getpid +exit .* [0-9]+\.[0-9]+\$' $out/table.txt &&
 	       head -c 8 $out/hostcall-bench.png | od -An -c | grep -q 'P   N   G'"
-check "sandbox.csv: its header, and a row for each lab x way x job, ns > 0" every_sandbox_row
+check "sandbox.csv: its header, and a row for each lab x way x job, ns > 0" \
+	has_rows "$out/sandbox.csv" lab,way,job,reps,ns '[0-9]+,[1-9][0-9]*' expected_sandbox_rows

@@ -208,6 +208,24 @@ static void finish(const struct program *p)
 	exit(128 + p->signal);
 }
 
+/* Ring 0 itself failed: a KVM that cannot run it, or a bug of ours. */
+static void guest_failed(struct program *p, long ret)
+{
+	struct hc_fault f = { 0 };
+
+	if (p->error == -ENOTSUP) {
+		fprintf(stderr, "hostcall-run: the guest CPU lacks FSGSBASE or XSAVE, "
+			"which ring 3 needs\n");
+	} else if (hc_vm_last_fault(p->vm, &f) == 0 && f.vector == HC_FAULT_KVM) {
+		fprintf(stderr, "hostcall-run: KVM stopped the guest (exit reason %u) at ip %#lx: "
+			"this KVM cannot run it\n", f.error_code, f.rip);
+	} else {
+		fprintf(stderr, "hostcall-run: the guest failed: %s (vector %d, error %#x, "
+			"ip %#lx, address %#lx)\n", strerror(-(ret ? ret : p->error)), f.vector,
+			f.error_code, f.rip, f.addr);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -266,12 +284,7 @@ int main(int argc, char **argv)
 	start(p, flags, want_hypercall);
 	ret = hc_vm_call(p->vm, kernel_main, p);
 	if (ret || p->error) {
-		struct hc_fault fault = { 0 };
-
-		hc_vm_last_fault(p->vm, &fault);
-		fprintf(stderr, "hostcall-run: the guest failed: %s (vector %d, error %#x, ip %#lx, address %#lx)\n",
-			strerror(-(ret ? ret : p->error)), fault.vector, fault.error_code, fault.rip,
-			fault.addr);
+		guest_failed(p, ret);
 		return EXIT_FAILED;
 	}
 	if (stats)

@@ -39,9 +39,11 @@ struct arg_rule {
 };
 
 struct rule {
-	int nr;
+	bool forward;		/* a call that may be forwarded: this rule checks it */
 	struct arg_rule arg[6];
 };
+
+#define RULE(name, ...)	[SYS_##name] = { .forward = true, .arg = { __VA_ARGS__ } }
 
 #define FD	{ .kind = ARG_FD }
 #define DIRFD	{ .kind = ARG_DIRFD }
@@ -58,98 +60,98 @@ struct rule {
 #define TIMESPEC	16
 
 /* The calls that can be forwarded: files, time, identity. */
-static const struct rule rules[] = {
-	{ SYS_read, { FD, BUF(2) } },
-	{ SYS_write, { FD, BUF(2) } },
-	{ SYS_open, { STR } },
-	{ SYS_close, { FD } },
-	{ SYS_stat, { STR, OBJ(STAT) } },
-	{ SYS_fstat, { FD, OBJ(STAT) } },
-	{ SYS_lstat, { STR, OBJ(STAT) } },
-	{ SYS_poll, { ARRAY(1, 8) } },
-	{ SYS_lseek, { FD } },
-	{ SYS_pread64, { FD, BUF(2) } },
-	{ SYS_pwrite64, { FD, BUF(2) } },
-	{ SYS_readv, { FD, IOV(2) } },
-	{ SYS_writev, { FD, IOV(2) } },
-	{ SYS_preadv, { FD, IOV(2) } },
-	{ SYS_pwritev, { FD, IOV(2) } },
-	{ SYS_access, { STR } },
-	{ SYS_pipe, { OBJ(8) } },
-	{ SYS_pipe2, { OBJ(8) } },
-	{ SYS_sched_yield, { INT } },
-	{ SYS_madvise, { BUF(1) } },
-	{ SYS_dup, { FD } },
-	{ SYS_dup2, { FD, FD } },
-	{ SYS_dup3, { FD, FD } },
-	{ SYS_nanosleep, { OBJ(TIMESPEC), OPT(TIMESPEC) } },
-	{ SYS_getpid, { INT } },
-	{ SYS_sendfile, { FD, FD, OPT(8) } },
-	{ SYS_uname, { OBJ(390) } },
+static const struct rule rules[NR_SYSCALLS] = {
+	RULE(read, FD, BUF(2)),
+	RULE(write, FD, BUF(2)),
+	RULE(open, STR),
+	RULE(close, FD),
+	RULE(stat, STR, OBJ(STAT)),
+	RULE(fstat, FD, OBJ(STAT)),
+	RULE(lstat, STR, OBJ(STAT)),
+	RULE(poll, ARRAY(1, 8)),
+	RULE(lseek, FD),
+	RULE(pread64, FD, BUF(2)),
+	RULE(pwrite64, FD, BUF(2)),
+	RULE(readv, FD, IOV(2)),
+	RULE(writev, FD, IOV(2)),
+	RULE(preadv, FD, IOV(2)),
+	RULE(pwritev, FD, IOV(2)),
+	RULE(access, STR),
+	RULE(pipe, OBJ(8)),
+	RULE(pipe2, OBJ(8)),
+	RULE(sched_yield, INT),
+	RULE(madvise, BUF(1)),
+	RULE(dup, FD),
+	RULE(dup2, FD, FD),
+	RULE(dup3, FD, FD),
+	RULE(nanosleep, OBJ(TIMESPEC), OPT(TIMESPEC)),
+	RULE(getpid, INT),
+	RULE(sendfile, FD, FD, OPT(8)),
+	RULE(uname, OBJ(390)),
 	{ SYS_fcntl, { FD } },	/* and its command: see fcntl_arg() */
-	{ SYS_flock, { FD } },
-	{ SYS_fsync, { FD } },
-	{ SYS_fdatasync, { FD } },
-	{ SYS_truncate, { STR } },
-	{ SYS_ftruncate, { FD } },
-	{ SYS_getcwd, { BUF(1) } },
-	{ SYS_chdir, { STR } },
-	{ SYS_fchdir, { FD } },
-	{ SYS_rename, { STR, STR } },
-	{ SYS_mkdir, { STR } },
-	{ SYS_rmdir, { STR } },
-	{ SYS_link, { STR, STR } },
-	{ SYS_unlink, { STR } },
-	{ SYS_symlink, { STR, STR } },
-	{ SYS_readlink, { STR, BUF(2) } },
-	{ SYS_chmod, { STR } },
-	{ SYS_fchmod, { FD } },
-	{ SYS_chown, { STR } },
-	{ SYS_fchown, { FD } },
-	{ SYS_lchown, { STR } },
-	{ SYS_umask, { INT } },
-	{ SYS_gettimeofday, { OPT(16), OPT(8) } },
-	{ SYS_getrusage, { INT, OBJ(144) } },
-	{ SYS_sysinfo, { OBJ(112) } },
-	{ SYS_times, { OPT(32) } },
-	{ SYS_getuid, { INT } },
-	{ SYS_getgid, { INT } },
-	{ SYS_geteuid, { INT } },
-	{ SYS_getegid, { INT } },
-	{ SYS_getppid, { INT } },
-	{ SYS_getpgrp, { INT } },
-	{ SYS_getgroups, { INT, ARRAY(0, 4) } },
-	{ SYS_getpgid, { INT } },
-	{ SYS_getsid, { INT } },
-	{ SYS_statfs, { STR, OBJ(120) } },
-	{ SYS_fstatfs, { FD, OBJ(120) } },
-	{ SYS_gettid, { INT } },
-	{ SYS_time, { OPT(8) } },
-	{ SYS_sched_getaffinity, { INT, INT, BUF(1) } },
-	{ SYS_getdents64, { FD, BUF(2) } },
-	{ SYS_fadvise64, { FD } },
-	{ SYS_clock_gettime, { INT, OBJ(TIMESPEC) } },
-	{ SYS_clock_getres, { INT, OPT(TIMESPEC) } },
-	{ SYS_clock_nanosleep, { INT, INT, OBJ(TIMESPEC), OPT(TIMESPEC) } },
-	{ SYS_openat, { DIRFD, STR } },
-	{ SYS_mkdirat, { DIRFD, STR } },
-	{ SYS_fchownat, { DIRFD, STR } },
-	{ SYS_newfstatat, { DIRFD, STR, OBJ(STAT) } },
-	{ SYS_unlinkat, { DIRFD, STR } },
-	{ SYS_renameat, { DIRFD, STR, DIRFD, STR } },
-	{ SYS_linkat, { DIRFD, STR, DIRFD, STR } },
-	{ SYS_symlinkat, { STR, DIRFD, STR } },
-	{ SYS_readlinkat, { DIRFD, STR, BUF(3) } },
-	{ SYS_fchmodat, { DIRFD, STR } },
-	{ SYS_faccessat, { DIRFD, STR } },
-	{ SYS_utimensat, { DIRFD, OPTSTR, OPT(2 * TIMESPEC) } },
-	{ SYS_fallocate, { FD } },
-	{ SYS_prlimit64, { INT, INT, OPT(16), OPT(16) } },
-	{ SYS_renameat2, { DIRFD, STR, DIRFD, STR } },
-	{ SYS_getrandom, { BUF(1) } },
-	{ SYS_copy_file_range, { FD, OPT(8), FD, OPT(8) } },
-	{ SYS_statx, { DIRFD, STR, INT, INT, OBJ(256) } },
-	{ SYS_faccessat2, { DIRFD, STR } },
+	RULE(flock, FD),
+	RULE(fsync, FD),
+	RULE(fdatasync, FD),
+	RULE(truncate, STR),
+	RULE(ftruncate, FD),
+	RULE(getcwd, BUF(1)),
+	RULE(chdir, STR),
+	RULE(fchdir, FD),
+	RULE(rename, STR, STR),
+	RULE(mkdir, STR),
+	RULE(rmdir, STR),
+	RULE(link, STR, STR),
+	RULE(unlink, STR),
+	RULE(symlink, STR, STR),
+	RULE(readlink, STR, BUF(2)),
+	RULE(chmod, STR),
+	RULE(fchmod, FD),
+	RULE(chown, STR),
+	RULE(fchown, FD),
+	RULE(lchown, STR),
+	RULE(umask, INT),
+	RULE(gettimeofday, OPT(16), OPT(8)),
+	RULE(getrusage, INT, OBJ(144)),
+	RULE(sysinfo, OBJ(112)),
+	RULE(times, OPT(32)),
+	RULE(getuid, INT),
+	RULE(getgid, INT),
+	RULE(geteuid, INT),
+	RULE(getegid, INT),
+	RULE(getppid, INT),
+	RULE(getpgrp, INT),
+	RULE(getgroups, INT, ARRAY(0, 4)),
+	RULE(getpgid, INT),
+	RULE(getsid, INT),
+	RULE(statfs, STR, OBJ(120)),
+	RULE(fstatfs, FD, OBJ(120)),
+	RULE(gettid, INT),
+	RULE(time, OPT(8)),
+	RULE(sched_getaffinity, INT, INT, BUF(1)),
+	RULE(getdents64, FD, BUF(2)),
+	RULE(fadvise64, FD),
+	RULE(clock_gettime, INT, OBJ(TIMESPEC)),
+	RULE(clock_getres, INT, OPT(TIMESPEC)),
+	RULE(clock_nanosleep, INT, INT, OBJ(TIMESPEC), OPT(TIMESPEC)),
+	RULE(openat, DIRFD, STR),
+	RULE(mkdirat, DIRFD, STR),
+	RULE(fchownat, DIRFD, STR),
+	RULE(newfstatat, DIRFD, STR, OBJ(STAT)),
+	RULE(unlinkat, DIRFD, STR),
+	RULE(renameat, DIRFD, STR, DIRFD, STR),
+	RULE(linkat, DIRFD, STR, DIRFD, STR),
+	RULE(symlinkat, STR, DIRFD, STR),
+	RULE(readlinkat, DIRFD, STR, BUF(3)),
+	RULE(fchmodat, DIRFD, STR),
+	RULE(faccessat, DIRFD, STR),
+	RULE(utimensat, DIRFD, OPTSTR, OPT(2 * TIMESPEC)),
+	RULE(fallocate, FD),
+	RULE(prlimit64, INT, INT, OPT(16), OPT(16)),
+	RULE(renameat2, DIRFD, STR, DIRFD, STR),
+	RULE(getrandom, BUF(1)),
+	RULE(copy_file_range, FD, OPT(8), FD, OPT(8)),
+	RULE(statx, DIRFD, STR, INT, INT, OBJ(256)),
+	RULE(faccessat2, DIRFD, STR),
 };
 
 /* The calls served in ring 0, whatever the policy. */
@@ -168,18 +170,9 @@ static bool served_here(int nr)
 	return false;
 }
 
-static const struct rule *rule_of[NR_SYSCALLS];
-
 static const struct rule *find_rule(int nr)
 {
-	static bool indexed;
-
-	if (!indexed) {
-		for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
-			rule_of[rules[i].nr] = &rules[i];
-		indexed = true;
-	}
-	return nr >= 0 && nr < NR_SYSCALLS ? rule_of[nr] : NULL;
+	return nr >= 0 && nr < NR_SYSCALLS && rules[nr].forward ? &rules[nr] : NULL;
 }
 
 static const char *const names[NR_SYSCALLS] = {
@@ -258,7 +251,7 @@ static long fcntl_arg(struct program *p, const uint64_t *arg)
 	return -EINVAL;
 }
 
-static long check_args(struct program *p, const struct rule *rule, const uint64_t *arg)
+static long check_args(struct program *p, int nr, const struct rule *rule, const uint64_t *arg)
 {
 	for (int i = 0; i < 6; i++) {
 		const struct arg_rule *a = &rule->arg[i];
@@ -301,7 +294,7 @@ static long check_args(struct program *p, const struct rule *rule, const uint64_
 		if (ret)
 			return ret;
 	}
-	return rule->nr == SYS_fcntl ? fcntl_arg(p, arg) : 0;
+	return nr == SYS_fcntl ? fcntl_arg(p, arg) : 0;
 }
 
 static long forward(struct program *p, int nr, const uint64_t *arg)
@@ -311,7 +304,7 @@ static long forward(struct program *p, int nr, const uint64_t *arg)
 
 	if (!rule || !p->allowed[nr])
 		return -ENOSYS;
-	ret = check_args(p, rule, arg);
+	ret = check_args(p, nr, rule, arg);
 	if (ret)
 		return ret;
 	return hc_syscall(nr, arg[0], arg[1], arg[2], arg[3], arg[4], arg[5]);

@@ -12,7 +12,9 @@
  *              sandbox an unmodified program, for comparison: it stops the
  *              program at every system call and reads its registers.
  * Jobs: sha256sum (/bin/busybox sha256sum of a file made here, --file-kib,
- * which busybox reads 4 KiB at a time) and getppid (sandbox-getppid N).
+ * which busybox reads 4 KiB at a time: hashing is most of its time),
+ * sha256-16 (the same hash of the same file by sandbox-sha256, read 16 bytes
+ * at a time: mostly system calls) and getppid (sandbox-getppid N).
  *
  * Why whole programs: a job also pays hostcall-run's start (the VM, the
  * program's memory) and everything between its calls, which per-call figures
@@ -49,16 +51,17 @@
 #define EXIT_FAILED	125	/* hostcall-run's own failures */
 
 enum way { NATIVE, HYPERCALL, EXIT, PTRACE, NR_WAYS };
-enum job { SHA256SUM, GETPPID, NR_JOBS };
+enum job { SHA256SUM, SHA256_SMALL, GETPPID, NR_JOBS };
 enum state { NOT_RUN, OK, FAILED, SKIPPED };	/* of a (job, way) */
 
 static const char *const way_name[NR_WAYS] = { "native", "hypercall", "exit", "ptrace" };
-static const char *const job_name[NR_JOBS] = { "sha256sum", "getppid" };
+static const char *const job_name[NR_JOBS] = { "sha256sum", "sha256-16", "getppid" };
 
 static char getppid_count[24] = "100000";
 static char *job_argv[NR_JOBS][4] = {
 	[SHA256SUM] = { "/bin/busybox", "sha256sum", DATA_FILE },
-	[GETPPID] = { "sandbox-getppid", getppid_count },	/* a path in main() */
+	[SHA256_SMALL] = { "sandbox-sha256", "16", DATA_FILE },	/* paths in main() */
+	[GETPPID] = { "sandbox-getppid", getppid_count },
 };
 static char *hostcall_run;
 static long syscalls_seen[NR_JOBS];	/* counted by the ptrace way */
@@ -360,6 +363,7 @@ int main(int argc, char **argv)
 		usage();
 
 	hostcall_run = find_program("hostcall-run");
+	job_argv[SHA256_SMALL][0] = find_program("sandbox-sha256");
 	job_argv[GETPPID][0] = find_program("sandbox-getppid");
 	snprintf(getppid_count, sizeof(getppid_count), "%ld", getppids);
 	write_data(kib);
