@@ -7,7 +7,7 @@
 # natively and in both modes; hostile programs get errors or their signal;
 # --stats and --policy. The AMD lab runs the debug kernel (KASAN, kmemleak,
 # lockdep), then a kmemleak scan; the Intel lab, the slower one, the default
-# kernel with fewer malloc operations.
+# kernel with smaller inputs.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
@@ -47,5 +47,5 @@ chmod +x "$out/script"
 	check "dynamically linked program: status 126" fails_with 126 "dynamically linked" -- /usr/bin/env
 	echo "@@status 0"
 	lab_tap "$out" amd debug "amd, debug kernel" hostcall-run-check
-	lab_tap "$out" intel default intel hostcall-run-check --malloc-ops 4000
+	lab_tap "$out" intel default intel hostcall-run-check --small
 } | tests/lib/merge-tap

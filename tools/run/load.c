@@ -168,8 +168,15 @@ static int build_stack(struct program *p, const char *path, char **argv, char **
 	uint64_t top = p->heap.end, sp = top, random, execfn, platform, *vec;
 	unsigned char bytes[16];
 	uint64_t auxv[2 * 24];
-	size_t words;
+	size_t words, size = strlen(path) + 1;
 
+	/* As Linux: the strings and their pointers take at most a quarter of the stack. */
+	for (int i = 0; i < argc; i++)
+		size += strlen(argv[i]) + 1 + 8;
+	for (int i = 0; i < envc; i++)
+		size += strlen(envp[i]) + 1 + 8;
+	if (size > STACK_SIZE / 4)
+		return -E2BIG;
 	if (mmap((void *)(top - STACK_SIZE), STACK_SIZE, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) == MAP_FAILED)
 		return -errno;

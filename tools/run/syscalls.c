@@ -88,7 +88,7 @@ static const struct rule rules[NR_SYSCALLS] = {
 	RULE(getpid, INT),
 	RULE(sendfile, FD, FD, OPT(8)),
 	RULE(uname, OBJ(390)),
-	{ SYS_fcntl, { FD } },	/* and its command: see fcntl_arg() */
+	RULE(fcntl, FD),	/* and its command: see fcntl_arg() */
 	RULE(flock, FD),
 	RULE(fsync, FD),
 	RULE(fdatasync, FD),
