@@ -13,9 +13,11 @@
  */
 #include <asm/prctl.h>
 #include <errno.h>
+#include <linux/magic.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 
@@ -294,7 +296,30 @@ static long check_args(struct program *p, int nr, const struct rule *rule, const
 		if (ret)
 			return ret;
 	}
-	return nr == SYS_fcntl ? fcntl_arg(p, arg) : 0;
+	switch (nr) {
+	case SYS_fcntl:
+		return fcntl_arg(p, arg);
+	case SYS_prlimit64:	/* the program's limits, not another process's */
+		return !(int)arg[0] || (int)arg[0] == p->pid ? 0 : -EPERM;
+	}
+	return 0;
+}
+
+/*
+ * A file of procfs opened for writing: /proc/self/mem would write this
+ * process's memory, past every check, and other files there set what is
+ * this process's, not the program's. Refused after the fact, as only the
+ * opened file says where a path led.
+ */
+static long opened(long fd, int flags)
+{
+	struct statfs fs;
+
+	if (fd < 0 || (flags & O_ACCMODE) == O_RDONLY ||
+	    hc_syscall(SYS_fstatfs, fd, &fs) < 0 || fs.f_type != PROC_SUPER_MAGIC)
+		return fd;
+	hc_syscall(SYS_close, fd);
+	return -EACCES;
 }
 
 static long forward(struct program *p, int nr, const uint64_t *arg)
@@ -307,7 +332,12 @@ static long forward(struct program *p, int nr, const uint64_t *arg)
 	ret = check_args(p, nr, rule, arg);
 	if (ret)
 		return ret;
-	return hc_syscall(nr, arg[0], arg[1], arg[2], arg[3], arg[4], arg[5]);
+	ret = hc_syscall(nr, arg[0], arg[1], arg[2], arg[3], arg[4], arg[5]);
+	if (nr == SYS_open)
+		return opened(ret, arg[1]);
+	if (nr == SYS_openat)
+		return opened(ret, arg[2]);
+	return ret;
 }
 
 static void end_by_signal(struct program *p, int sig)
