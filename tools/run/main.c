@@ -115,14 +115,17 @@ static void start(struct program *p, int flags, bool want_hypercall)
 		fail("getrlimit", errno);
 	fill_fds(filled, (nofile.rlim_cur < MAX_FD ? nofile.rlim_cur : MAX_FD) - 8);
 
+	/* --mode, not libhostcall's HOSTCALL_MODE, says; the program's environment is made. */
+	if (want_hypercall && setenv("HOSTCALL_MODE", "hypercall", 1) < 0)
+		fail("setenv", errno);
 	p->vm = hc_vm_create(flags);
-	if (!p->vm)
-		fail("cannot create the VM (is /dev/kvm there?)", errno);
-	if (want_hypercall && hc_vm_mode(p->vm) != HC_MODE_HYPERCALL) {
+	if (!p->vm && want_hypercall && errno == ENOTSUP) {
 		fprintf(stderr, "hostcall-run: this kernel does not offer KVM_HC_HOST_SYSCALL "
 			"(KVM_CAP_X86_HOST_SYSCALL); --mode exit runs without it\n");
 		exit(EXIT_FAILED);
 	}
+	if (!p->vm)
+		fail("cannot create the VM (is /dev/kvm there?)", errno);
 	ret = hc_vm_set_user(p->vm, (void *)p->image.start, p->image.end - p->image.start, 1);
 	if (!ret)
 		ret = hc_vm_set_user(p->vm, (void *)p->heap.start, p->heap.end - p->heap.start, 1);
