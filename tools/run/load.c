@@ -28,16 +28,6 @@
 #define STACK_GAP	(1UL << 20)	/* Linux's stack_guard_gap */
 #define MAX_PHDRS	64
 
-static uint64_t page_down(uint64_t x)
-{
-	return x & ~(PAGE_SIZE - 1);
-}
-
-static uint64_t page_up(uint64_t x)
-{
-	return page_down(x + PAGE_SIZE - 1);
-}
-
 static int prot_of(uint32_t flags)
 {
 	return (flags & PF_R ? PROT_READ : 0) | (flags & PF_W ? PROT_WRITE : 0) |
@@ -69,8 +59,7 @@ static int map_segment(struct program *p, int fd, const Elf64_Phdr *ph, uint64_t
 	if (end > anon && mmap((void *)anon, end - anon, prot,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
 		return -errno;
-	span_remove(p, start, end);	/* segments may share a page */
-	return span_add(p, start, end);
+	return span_add(p, start, end);	/* segments may share a page */
 }
 
 /* The image: segments, brk after them. The entry point and AT_PHDR out. */

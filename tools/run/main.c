@@ -81,16 +81,18 @@ static bool fd_open(int fd)
 /*
  * libhostcall's descriptors (/dev/kvm, the VM, the vCPU) go high, so that
  * the program's first open() gives 3 as natively: fill what is free below
- * @top while they are made. *filled: what to close afterwards.
+ * @top (not in @open_fds) while they are made. *filled: what to close
+ * afterwards.
  */
-static void fill_fds(uint64_t *filled, int top)
+static void fill_fds(const uint64_t *open_fds, uint64_t *filled, int top)
 {
 	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
 	if (null < 0)
 		fail("/dev/null", errno);
 	for (int fd = 3; fd < top; fd++) {
-		if (fd != null && !fd_open(fd) && dup2(null, fd) == fd)
+		if (fd != null && !(open_fds[fd / 64] & 1ULL << (fd % 64)) &&
+		    dup2(null, fd) == fd)
 			filled[fd / 64] |= 1ULL << (fd % 64);
 	}
 	filled[null / 64] |= 1ULL << (null % 64);
@@ -113,7 +115,7 @@ static void start(struct program *p, int flags, bool want_hypercall)
 		before[fd / 64] |= (uint64_t)fd_open(fd) << (fd % 64);
 	if (getrlimit(RLIMIT_NOFILE, &nofile) < 0)
 		fail("getrlimit", errno);
-	fill_fds(filled, (nofile.rlim_cur < MAX_FD ? nofile.rlim_cur : MAX_FD) - 8);
+	fill_fds(before, filled, (nofile.rlim_cur < MAX_FD ? nofile.rlim_cur : MAX_FD) - 8);
 
 	/* --mode, not libhostcall's HOSTCALL_MODE, says; the program's environment is made. */
 	if (want_hypercall && setenv("HOSTCALL_MODE", "hypercall", 1) < 0)

@@ -29,11 +29,6 @@
 			 MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_NORESERVE | MAP_POPULATE | \
 			 MAP_STACK | MAP_DENYWRITE | MAP_EXECUTABLE | MAP_GROWSDOWN)
 
-static uint64_t page_up(uint64_t x)
-{
-	return (x + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-}
-
 /* Reserve [start, start + len) and a guard page after it; start 0: anywhere. */
 int area_reserve(struct area *a, uint64_t start, uint64_t len)
 {
@@ -100,7 +95,7 @@ static bool span_covers(const struct program *p, uint64_t start, uint64_t end)
 	return true;
 }
 
-void span_remove(struct program *p, uint64_t start, uint64_t end)
+static void span_remove(struct program *p, uint64_t start, uint64_t end)
 {
 	int i = span_after(p, start);
 
@@ -129,12 +124,16 @@ void span_remove(struct program *p, uint64_t start, uint64_t end)
 	}
 }
 
-/* Record [start, end) as mapped; it must not overlap a span. */
+/* Record [start, end) as mapped, over the spans it overlaps. */
 int span_add(struct program *p, uint64_t start, uint64_t end)
 {
-	int i = span_after(p, start);
-	bool left = i > 0 && p->spans[i - 1].end == start;
-	bool right = i < p->nr_spans && p->spans[i].start == end;
+	int i;
+	bool left, right;
+
+	span_remove(p, start, end);
+	i = span_after(p, start);
+	left = i > 0 && p->spans[i - 1].end == start;
+	right = i < p->nr_spans && p->spans[i].start == end;
 
 	if (left && right) {
 		p->spans[i - 1].end = p->spans[i].end;
@@ -234,7 +233,6 @@ long mem_mmap(struct program *p, uint64_t addr, uint64_t len, int prot, int flag
 			unmap(p, addr, addr + len);
 		return ret;
 	}
-	span_remove(p, addr, addr + len);
 	if (span_add(p, addr, addr + len) < 0) {
 		unmap(p, addr, addr + len);
 		return -ENOMEM;

@@ -73,6 +73,16 @@ struct program {
 	int error;		/* or hc_user_run()'s error */
 };
 
+static inline uint64_t page_down(uint64_t x)
+{
+	return x & ~(PAGE_SIZE - 1);
+}
+
+static inline uint64_t page_up(uint64_t x)
+{
+	return page_down(x + PAGE_SIZE - 1);
+}
+
 /* load.c (host side) */
 int load_program(struct program *p, const char *path, char **argv, char **envp);
 
@@ -81,7 +91,6 @@ int area_reserve(struct area *a, uint64_t start, uint64_t len);
 bool inside(const struct program *p, uint64_t addr, uint64_t len);
 bool string_inside(const struct program *p, uint64_t addr);
 int span_add(struct program *p, uint64_t start, uint64_t end);
-void span_remove(struct program *p, uint64_t start, uint64_t end);
 long mem_brk(struct program *p, uint64_t addr);
 long mem_mmap(struct program *p, uint64_t addr, uint64_t len, int prot, int flags, int fd,
 	      uint64_t offset);
