@@ -14,7 +14,7 @@ not_ok() { n=$((n + 1)); echo "not ok $n - $1"; shift; printf '#   %s\n' "$@"; }
 check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name" "failed: $*"; fi; }
 
 echo "TAP version 13"
-echo "1..4"
+echo "1..6"
 
 results=(build/kernel/default/bzImage build/selftests/key build/initramfs/base.cpio)
 before=$(stat -c '%n %Y' "${results[@]}")
@@ -58,5 +58,18 @@ sha256sum </dev/null | cut -c1-16 >"$scratch/build/linux/.git/hostcall-applied-s
 HOSTCALL_BUILD= "$scratch/lab/build" >"$work/log" 2>&1
 status=$?
 check "a patch that does not apply stops the build" test $status -ne 0
+# The base is the one this machine built (Debian's current 6.12.y), not
+# kernel/BASE, which names the point release the series was last tested on.
 check "the message names the patch and the base version" \
-	grep -q "patch kernel/patches/0001-does-not-apply.patch does not apply to $(cat kernel/BASE) " "$work/log"
+	grep -qF "patch kernel/patches/0001-does-not-apply.patch does not apply to $(cat build/linux/.git/hostcall-base):" "$work/log"
+
+# Debian moved linux-source-6.12 to another point release while build/linux
+# holds work that kernel/patches/ lacks: the build stops and says how to keep it.
+echo "6.12.0 (Debian linux-source-6.12 6.12.0-0~test)" >"$scratch/build/linux/.git/hostcall-base"
+git -C "$scratch/build/linux" -c user.name=t -c user.email=t@hostcall.invalid \
+	commit -q --allow-empty -m "work not yet in kernel/patches"
+HOSTCALL_BUILD= "$scratch/lab/build" >"$work/log" 2>&1
+status=$?
+check "a new Debian point release does not discard work in build/linux" test $status -ne 0
+check "the message names both versions and says how to keep the work" \
+	grep -qF "linux-source-6.12 is now $(dpkg-query -W -f='${Version}' linux-source-6.12), build/linux is 6.12.0 (Debian linux-source-6.12 6.12.0-0~test) and holds work that is not in kernel/patches/: keep it with 'make series'" "$work/log"
