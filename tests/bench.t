@@ -16,13 +16,14 @@ CHECK_LOG=$out/check.out
 
 per_call="getpid read1 clock_gettime"
 workloads="udp_rr read64"
-# lab mechanism op, for every row the lab must have
+# lab mechanism op, for every row the lab must have; this machine has the
+# exit rows only if it has a KVM (some CI machines have none)
 expected_rows() {
 	local lab mech op
 	for lab in intel amd amd-wall host; do
 		for op in $per_call $workloads; do
 			echo "$lab native $op"
-			echo "$lab exit $op"
+			[ $lab = host ] && [ ! -c /dev/kvm ] || echo "$lab exit $op"
 			[ $lab = host ] || echo "$lab hypercall $op"
 		done
 		for op in $per_call; do
@@ -64,7 +65,7 @@ mkdir -p "$out"
 echo "1..4"
 check "tools/bench/run --quick runs in intel, amd, amd-wall and host, then the sandbox stage" \
 	tools/bench/run --quick --out "$out" --kernel default
-check "results.csv: its header, and a row for each lab x mechanism x op that lab can run" \
+check "results.csv: its header, and a row for each lab x mechanism x op that lab can run$([ -c /dev/kvm ] || echo ' (host: no exit rows, no /dev/kvm)')" \
 	has_rows "$out/results.csv" lab,mechanism,op,calls,ns_per_call '[0-9]+,[0-9]+(\.[0-9]+)?' expected_rows
 check "the table has exit/hypercall for the labs and the chart is a PNG" \
 	sh -c "grep -Eq '^intel +getpid +exit .* [0-9]+\.[0-9]+\$' $out/table.txt &&
