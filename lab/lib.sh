@@ -62,10 +62,11 @@ kernel_builds() {
 # kernel_fragments NAME: the config fragments of lab kernel NAME, in order.
 # `base` is the default configuration built without the series.
 kernel_fragments() {
+	local c=$TOP/kernel/config
 	case "$1" in
-	default|base) echo "$TOP/kernel/config/default.config $TOP/kernel/config/lockdep.config" ;;
-	debug) echo "$TOP/kernel/config/default.config $TOP/kernel/config/lockdep.config $TOP/kernel/config/debug.config" ;;
-	bench) echo "$TOP/kernel/config/default.config" ;;
+	default|base) echo "$c/default.config $c/distro.config $c/lockdep.config" ;;
+	debug) echo "$c/default.config $c/distro.config $c/lockdep.config $c/debug.config" ;;
+	bench) echo "$c/default.config $c/distro.config" ;;
 	*) die "unknown lab kernel '$1' (choose default, debug, bench or base)" ;;
 	esac
 }
