@@ -89,6 +89,7 @@ static const struct point {
 	POINT(test_arch_prctl, "arch_prctl: FS base and %fs:0 are the thread's; ARCH_SET_GS is the vCPU's too"),
 	POINT(test_refused, "clone, fork, vfork, clone3, rt_sigreturn, iopl, x32: -ENOSYS"),
 	POINT(test_unknown, "unknown system call numbers: -ENOSYS as native"),
+	POINT(test_traced, "a PTRACE_SYSCALL tracer of the VMM sees the guest's write, as strace -f"),
 	POINT(test_sse_probe, "an SSE instruction in fn runs, or KVM stops it and the next call works"),
 	LIBC(test_printf, "libc: printf to a dup'd stdout"),
 	LIBC(test_malloc, "libc: malloc of 1 MiB, memset, free"),

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/user.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -345,6 +347,55 @@ void test_unknown(void)
 	EXPECT_EQ(NATIVE_SYS(1000), -ENOSYS);
 	EXPECT_EQ(GUEST_SYS(-1), -ENOSYS);
 	EXPECT_EQ(NATIVE_SYS(-1), -ENOSYS);
+}
+
+/*
+ * A VMM traced as by strace -f: its tracer sees the guest's write at a
+ * syscall stop, in either mode. By hypercall, KVM declines a call it would
+ * otherwise make out of the tracer's sight, and the exit path makes it.
+ */
+static int traced_pipe[2];
+
+static void traced_vmm(void)
+{
+	struct hc_vm *own;
+
+	if (ptrace(PTRACE_TRACEME, 0, 0, 0) || raise(SIGSTOP))
+		_exit(2);
+	own = hc_vm_create(0);
+	_exit(!own || hc_vm_call(own, guest_syscall,
+				 (long[7]){ SYS_write, traced_pipe[1], (long)"t", 1 }) != 1);
+}
+
+void test_traced(void)
+{
+	struct user_regs_struct regs;
+	int status, writes = 0;
+	bool entry = true;
+	char byte;
+	pid_t pid;
+
+	EXPECT_EQ(pipe(traced_pipe), 0);
+	pid = fork();
+	if (pid == 0)
+		traced_vmm();
+	EXPECT_EQ(waitpid(pid, &status, 0), pid);
+	EXPECT_EQ(ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL), 0);
+	for (;;) {
+		if (ptrace(PTRACE_SYSCALL, pid, 0, 0) || waitpid(pid, &status, 0) != pid ||
+		    !WIFSTOPPED(status))
+			break;
+		if (WSTOPSIG(status) != (SIGTRAP | 0x80) || ptrace(PTRACE_GETREGS, pid, 0, &regs))
+			continue;
+		if (entry && regs.orig_rax == SYS_write && regs.rdi == (unsigned long)traced_pipe[1])
+			writes++;
+		entry = !entry;
+	}
+	EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	EXPECT_EQ(writes, 1);
+	EXPECT_EQ(read(traced_pipe[0], &byte, 1), 1);
+	close(traced_pipe[0]);
+	close(traced_pipe[1]);
 }
 
 /* ---- libc in the guest: it uses SSE ---- */

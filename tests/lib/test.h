@@ -59,7 +59,7 @@ void test_mode_auto(void), test_mode_env(void), test_force_exit(void),
 	test_return_values(void), test_nested(void), test_ids(void), test_pipe(void),
 	test_file(void), test_errors(void), test_uname(void), test_clock_syscall(void),
 	test_mmap(void), test_brk(void), test_arch_prctl(void), test_refused(void),
-	test_unknown(void), test_sse_probe(void), test_printf(void), test_malloc(void),
+	test_unknown(void), test_traced(void), test_sse_probe(void), test_printf(void), test_malloc(void),
 	test_fread(void), test_libc_clock(void);
 
 /* faults.c */
