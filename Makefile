@@ -8,6 +8,7 @@
 # make bench    hostcall-bench in both labs and here: build/bench/{results.csv,table.txt,*.png}
 # make fuzz     hostcall-fuzz's long campaign under the debug lab kernel (tests/fuzz/campaign)
 # make regress  the KVM selftests on the lab kernels with and without the series, a table
+# make coverage which lines the series adds to the kernel make test's lab suites run (gcov): build/coverage/report.txt
 # make series   regenerate kernel/patches/ from the commits in build/linux
 # make series-builds  build the series with KVM=m, SECCOMP=n and for i386
 # make clean    remove what make built (build/linux, which may hold work, stays)
@@ -145,6 +146,9 @@ fuzz: guest
 regress: guest
 	tests/regress/run
 
+coverage: guest
+	tests/coverage/run
+
 series:
 	lab/series
 
@@ -153,7 +157,7 @@ series-builds: lab
 
 clean:
 	rm -rf $(GUEST_BIN) $(BUILD)/lib $(BUILD)/run $(BUILD)/bench $(BUILD)/test-bench $(BUILD)/kernel $(BUILD)/selftests $(BUILD)/initramfs $(BUILD)/test-logs \
-		$(BUILD)/regress
+		$(BUILD)/regress $(BUILD)/coverage
 	git -C $(BUILD)/linux worktree remove --force $(BUILD)/linux-base 2>/dev/null || true
 
-.PHONY: all lib install guest lab test demo bench fuzz regress series series-builds clean
+.PHONY: all lib install guest lab test demo bench fuzz regress coverage series series-builds clean

@@ -67,8 +67,27 @@ kernel_fragments() {
 	default|base) echo "$c/default.config $c/distro.config $c/lockdep.config" ;;
 	debug) echo "$c/default.config $c/distro.config $c/lockdep.config $c/debug.config" ;;
 	bench) echo "$c/default.config $c/distro.config" ;;
-	*) die "unknown lab kernel '$1' (choose default, debug, bench or base)" ;;
+	coverage) echo "$c/default.config $c/distro.config $c/lockdep.config $c/coverage.config" ;;
+	*) die "unknown lab kernel '$1' (choose default, debug, bench, coverage or base)" ;;
 	esac
+}
+
+# series_c_files: the kernel's C files that the series changes (outside
+# tools/), relative to build/linux: what the coverage kernel profiles.
+series_c_files() {
+	git -C "$SRC" diff --name-only base..HEAD -- '*.c' ':!tools/'
+}
+
+# gcov_profile: make's GCOV_PROFILE for the coverage kernel, y for the objects
+# of series_c_files and for no other. Not GCOV_PROFILE_<obj>.o: Kbuild names an
+# object from the directory whose Makefile builds it, so arch/x86/boot/regs.o
+# (real-mode code) would match too, and kvm_main.o, built from arch/x86/kvm,
+# is ../../../virt/kvm/kvm_main.o there. This compares absolute paths.
+gcov_profile() {
+	local objs
+	objs=$(series_c_files | sed 's/\.c$/.o/' | tr '\n' ' ')
+	# shellcheck disable=SC2016 # make's expansions, not the shell's
+	printf 'GCOV_PROFILE=$(if $(filter $(abspath %s),$(abspath $@)),y)' "${objs% }"
 }
 
 # The unpatched tree that the `base` kernel is built from: a worktree of
