@@ -1,623 +1,607 @@
 // SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
 /*
- * hostcall-fuzz [--seed N] [--count N]: KVM_HC_HOST_SYSCALL with random
- * registers from guest ring 0 (and ring 3), checked against what the ABI
- * promises.
+ * hostcall-fuzz [--seed N] [--count N] [--batch N] [--hang S] [--poke S] [--verbose]:
+ * KVM_HC_HOST_SYSCALL with random registers, checked against what the ABI
+ * promises (expect.c), reaching every system call of Linux 6.12.
  *
- * Each hypercall gets an rbx drawn from: a valid struct at any alignment,
- * NULL, kernel and non-canonical addresses, an unmapped page, a read-only
- * page, the last bytes before an unmapped page, a struct straddling into a
- * read-only page, the guest-physical address of a valid struct (memory the
- * guest has at that address and the VMM thread does not), a valid struct in
- * the VM of another process; a number drawn from the refused calls, unknown
- * numbers, numbers with high or x32 bits, and cheap calls that cannot hurt
- * the fuzzer (getpid, uname, read, write, close, clock_gettime, fstat,
- * getcwd) with arguments from the same kinds of pointers, fds and lengths.
- * One hypercall in eight goes to a VM without the capability, and one in
- * eighteen comes from guest ring 3 with every other register random.
+ * Each batch of hypercalls is made by a throwaway child process (child.c)
+ * in namespaces of its own, so that the calls may do their worst to it;
+ * this process makes the batch, watches the child (a child that makes no
+ * progress is poked with SIGSTOP, and killed after --hang seconds: a
+ * finding) and checks every hypercall the child made, in the memory the
+ * two share. It survives whatever the child does: the child cannot signal,
+ * trace or reach it, and a tracer's stop or a group stop of the child is
+ * undone here.
  *
- * Checked for each: the status is the one the ABI gives for its rbx and
- * number; canary bytes around every struct and buffer are unchanged, so
- * that nothing but the struct's rax and the bytes the call itself stores is
- * ever written; and a call that ran returns what the same call made
- * natively returns. The same seed makes the same hypercalls.
- *
- * Exit status: 0 all held, 1 a check failed (each is printed), 4 the kernel
- * lacks KVM_CAP_X86_HOST_SYSCALL (nothing to fuzz).
+ * The same seed makes the same batches. Exit status: 0 all held, 1 a
+ * check failed (each is printed), 4 the kernel lacks
+ * KVM_CAP_X86_HOST_SYSCALL (nothing to fuzz).
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <hostcall.h>
 #include <inttypes.h>
-#include <stdbool.h>
-#include <stddef.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <asm/ptrace.h>
-
+#include "fuzz.h"
 #include "hypercall.h"
-#include "../guest.h"
-#include "ring3.h"
-/* White-box: the guest-physical address of a struct, from the VM's memslots. */
-#include "../../lib/internal.h"
 
+#define CHILD_ROOT	100000	/* the uid and gid the child's root is outside */
+#define NEW_NET_EVERY	8	/* batches: one in this many has a network namespace of its own */
 
-#define PAGE		4096UL
-#define BATCH		256
-#define SLOT		1024		/* a struct, a buffer, canaries around both */
-#define STRUCT_SIZE	sizeof(struct pt_regs)
-#define BUF_AT		512		/* the buffer's offset in its slot */
-#define BUF_SIZE	448		/* room for struct utsname, canaries after */
-#define AX		offsetof(struct pt_regs, rax)
-#define CANARY		0xa5
-#define NEIGHBOUR_AT	64		/* the struct's offset in the neighbour's page */
-
-/* Where rbx points. */
-enum target {
-	VALID, NULL_PTR, KERNEL, NONCANONICAL, UNMAPPED, READ_ONLY, BEFORE_HOLE,
-	STRADDLE, GUEST_PHYSICAL, OTHER_VM, TARGETS
-};
-
-static const char *const target_names[] = {
-	"valid", "NULL", "kernel", "non-canonical", "unmapped", "read-only",
-	"before a hole", "straddling read-only", "guest-physical", "another VM's",
-};
-
-/* Calls a bug in the refusal would let loose on the fuzzer: expect -KVM_EPERM. */
-static const long refused[] = {
-	SYS_clone, SYS_clone3, SYS_fork, SYS_vfork, SYS_execve, SYS_execveat,
-	SYS_exit, SYS_exit_group, SYS_rt_sigreturn, SYS_restart_syscall, SYS_pause,
-	SYS_rt_sigsuspend, SYS_sigaltstack, SYS_arch_prctl, SYS_iopl, SYS_ioperm,
-	SYS_modify_ldt, SYS_set_thread_area, 335 /* uretprobe */,
-};
-
-struct op {
-	uint64_t rbx;
-	uint8_t *placed;	/* the struct in the slot (valid, guest-physical), or NULL */
-	int target;
-	bool capable;		/* the VM has the capability */
-	bool ring3;		/* made from guest ring 3 (ring3.c) */
-	bool refused;
-	long nr;		/* as put in the struct's rax */
-	long args[6];
-	int buf_len;		/* bytes the call may store in the slot's buffer */
-	long status;		/* from the guest */
-};
+struct fuzz f;
 
 static struct {
-	uint64_t seed, state;
-	bool amd;
-	uint8_t *slots;		/* BATCH slots, rewritten per batch */
-	uint8_t *read_only, *hole_before, *straddle;
-	struct hc_vm *capable;
-	struct ring3 ring3;
-	uint8_t *neighbour;	/* a page of structs in another process's VM */
-	pid_t neighbour_pid;
-	int neighbour_done;	/* closed when the fuzzing ends */
-	int devnull, devzero;
-	struct op ops[BATCH];
-	uint8_t expected[BATCH][STRUCT_SIZE];	/* each struct as made */
-	long failures;
-	long per_target[TARGETS], ran, efault, eperm, enosys, from_ring3;
-} f;
+	struct outcome out[BATCH_MAX];
+	int order[BATCH_MAX];	/* the ops in the order the child makes them */
+	double hang;		/* seconds without progress, pokes notwithstanding */
+	double poke;		/* seconds without progress before a poke */
+	int batch_size;
+	unsigned int fd_notes;	/* fd classes a child could not make, said once */
+	long garbage;		/* report bytes that were not records */
+	double ready_at;	/* when the child said it was ready */
+	double time[4];		/* in making batches, children's setup, their runs, checks */
+} p = { .hang = 20, .poke = 0.02, .batch_size = BATCH_MAX };
 
-static uint64_t next(void)
+static double now(void)
 {
-	/* splitmix64 */
-	uint64_t z = (f.state += 0x9e3779b97f4a7c15ULL);
+	struct timespec t;
 
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static uint64_t below(uint64_t n)
+static volatile uint64_t *progress(void)
 {
-	return next() % n;
+	return (volatile uint64_t *)(f.a.guest + G_PROGRESS);
 }
 
-/* In guest ring 0: the batch's hypercalls for one VM, in order. */
-GUEST static long run_batch(void *capable)
+static long *status_slot(int i)
 {
-	for (int i = 0; i < BATCH; i++) {
-		if (f.ops[i].capable == (capable != NULL) && !f.ops[i].ring3)
-			f.ops[i].status = kvm_hypercall(f.amd, KVM_HC_HOST_SYSCALL,
-							(const void *)f.ops[i].rbx);
-	}
-	return 0;
+	return (long *)(f.a.guest + G_STATUS + 8 * i);
 }
 
-/* The batch's hypercalls from ring 3, every other register random. */
-static int run_ring3(void)
+/*
+ * The special pages, where structs are read-only, unmapped, or straddle
+ * two pages of different protections: set once, since an mprotect() per
+ * batch costs more than the batch under the debug kernel. The parent
+ * writes and checks them through a second, read-write mapping.
+ */
+static int setup_special(uint8_t *at)
 {
-	for (int i = 0; i < BATCH; i++) {
-		struct op *op = &f.ops[i];
-		struct kvm_regs regs;
-		uint64_t *words = (uint64_t *)&regs;
+	size_t size = SPECIAL_PAGES * PAGE;
+	int fd = memfd_create("hostcall-fuzz", 0);
 
-		if (!op->ring3)
-			continue;
-		for (size_t k = 0; k < sizeof(regs) / sizeof(*words); k++)
-			words[k] = next();
-		regs.rbx = op->rbx;
-		if (ring3_hypercall(&f.ring3, &regs, &op->status)) {
-			fprintf(stderr, "FAIL seed %" PRIu64 ": the ring-3 vCPU did not reach its OUT"
-				" (exit reason %u)\n", f.seed, f.ring3.run->exit_reason);
+	if (fd < 0 || ftruncate(fd, size))
+		return -1;
+	f.a.special = mmap(at, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 0);
+	f.a.special_rw = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (f.a.special == MAP_FAILED || f.a.special_rw == MAP_FAILED)
+		return -1;
+	for (int k = 0; k < SPECIAL_PAGES; k++) {
+		uint8_t *page = f.a.special + (size_t)k * PAGE;
+		int prot = special_pattern[k % SPECIAL_PERIOD];
+
+		if ((prot == PROT_RO_ && mprotect(page, PAGE, PROT_READ)) ||
+		    (prot == PROT_NONE_ && munmap(page, PAGE)))
 			return -1;
-		}
 	}
-	return 0;
-}
-
-static uint8_t *slot(int i)
-{
-	return f.slots + (size_t)i * SLOT;
-}
-
-/* A pointer argument: the slot's buffer, or one of the bad kinds. */
-static long pointer(struct op *op, int i, int len)
-{
-	switch (below(6)) {
-	case 0:
-		return 0;
-	case 1:
-		return (long)0xffffffff81000000UL;
-	case 2:
-		return (long)f.read_only;
-	case 3:
-		return (long)f.hole_before + PAGE;	/* the hole itself */
-	default:
-		op->buf_len = len;
-		return (long)(slot(i) + BUF_AT);
-	}
-}
-
-static long fd_arg(void)
-{
-	static const long fds[] = { -1, 1000, 1 << 30, 0x7fffffff };
-
-	switch (below(3)) {
-	case 0:
-		return f.devnull;
-	case 1:
-		return f.devzero;
-	default:
-		return fds[below(4)];
-	}
-}
-
-/* A number and its arguments; buf_len set if the call may store into the buffer. */
-static void make_call(struct op *op, int i)
-{
-	long *a = op->args;
-	int len = (int)below(BUF_SIZE / 2);
-
-	for (int k = 0; k < 6; k++)
-		a[k] = (long)next();
-	op->buf_len = 0;
-	op->refused = false;
-	switch (below(12)) {
-	case 0:
-		op->nr = refused[below(sizeof(refused) / sizeof(refused[0]))];
-		op->refused = true;
-		break;
-	case 1:	/* unknown: past the table, negative, or x32 */
-		op->nr = (long[]){ 1000 + (long)below(100000), -1 - (long)below(1000),
-				   0x40000000 | (long)below(600) }[below(3)];
-		op->refused = op->nr >= 0 && (op->nr & 0x40000000);
-		break;
-	case 2:
-		op->nr = (long[]){ SYS_getpid, SYS_getppid, SYS_gettid }[below(3)];
-		break;
-	case 3:
-		op->nr = SYS_uname;
-		a[0] = pointer(op, i, sizeof(struct utsname));
-		break;
-	case 4:
-		op->nr = SYS_read;
-		a[0] = fd_arg();
-		a[2] = len;
-		a[1] = pointer(op, i, len);
-		break;
-	case 5:
-		op->nr = SYS_write;
-		a[0] = fd_arg();
-		a[2] = len;
-		a[1] = pointer(op, i, 0);
-		break;
-	case 6:
-		op->nr = SYS_close;
-		/* never an fd the fuzzer has (close takes an unsigned int) */
-		a[0] = (long[]){ -1, 1000 + (long)below(1000), 0x7fffffff }[below(3)];
-		break;
-	case 7:
-		op->nr = SYS_clock_gettime;
-		a[0] = (long)below(14) - 2;
-		a[1] = pointer(op, i, sizeof(struct timespec));
-		break;
-	case 8:
-		op->nr = SYS_fstat;
-		a[0] = fd_arg();
-		a[1] = pointer(op, i, sizeof(struct stat));
-		break;
-	case 9:
-		op->nr = SYS_getcwd;
-		a[1] = len;
-		a[0] = pointer(op, i, len);
-		break;
-	case 10:	/* a cheap call with the high 32 bits of the number set */
-		op->nr = (long)(next() << 32) | SYS_getpid;
-		break;
-	default:
-		op->nr = SYS_getpid;
-		break;
-	}
-}
-
-static void fail(const struct op *op, const char *what, long got, long want)
-{
-	f.failures++;
-	fprintf(stderr, "FAIL seed %" PRIu64 ": %s: got %ld (%#lx), want %ld (%#lx); rbx %s %#" PRIx64
-		", nr %#lx (%ld, %ld, %ld), %s VM\n", f.seed, what, got, got, want, want,
-		target_names[op->target], op->rbx, op->nr, op->args[0], op->args[1], op->args[2],
-		op->ring3 ? "ring 3, capable" : op->capable ? "capable" : "incapable");
-}
-
-/* True if any of the pages of [p, p + len) is mapped in this process. */
-static bool mapped_here(uint64_t p, size_t len)
-{
-	for (uint64_t page = p & ~(PAGE - 1); page < p + len; page += PAGE) {
-		if (msync((void *)page, PAGE, MS_ASYNC) == 0 || errno != ENOMEM)
-			return true;
-	}
-	return false;
-}
-
-/* @p's address in the capable VM's guest-physical space (0 if none, or if it is mapped here). */
-static uint64_t guest_physical(const uint8_t *p)
-{
-	uint64_t hva = (uint64_t)p, window = hva & ~(HC_WINDOW_SIZE - 1);
-
-	for (int w = 0; w < f.capable->nr_windows; w++) {
-		uint64_t gpa = f.capable->windows[w].gpa + (hva - window);
-
-		if (f.capable->windows[w].hva == window)
-			return mapped_here(gpa, STRUCT_SIZE) ? 0 : gpa;
-	}
-	return 0;
-}
-
-/* The struct for op i: in its slot at any offset that leaves canaries, or at a bad address. */
-static void make_op(int i)
-{
-	struct op *op = &f.ops[i];
-	uint8_t *s = slot(i);
-
-	memset(s, CANARY, SLOT);
-	op->capable = below(8) != 0;
-	op->ring3 = op->capable && below(16) == 0;
-	op->target = below(4) ? VALID : 1 + (int)below(TARGETS - 1);
-	op->placed = NULL;
-	make_call(op, i);
-	switch (op->target) {
-	case VALID:
-	case GUEST_PHYSICAL:
-		op->placed = s + 8 + below(BUF_AT - STRUCT_SIZE - 16);
-		op->rbx = (uint64_t)op->placed;
-		break;
-	case NULL_PTR:
-		op->rbx = 0;
-		break;
-	case KERNEL:
-		op->rbx = 0xffff888000000000ULL + below(1 << 20);
-		break;
-	case NONCANONICAL:
-		op->rbx = 0x0000800000000000ULL + below(1ULL << 40);
-		break;
-	case UNMAPPED:
-		op->rbx = (uint64_t)f.hole_before + PAGE + below(PAGE - STRUCT_SIZE);
-		break;
-	case READ_ONLY:
-		op->rbx = (uint64_t)f.read_only + below(PAGE - STRUCT_SIZE);
-		break;
-	case BEFORE_HOLE:
-		op->rbx = (uint64_t)f.hole_before + PAGE - 1 - below(STRUCT_SIZE - 1);
-		break;
-	case STRADDLE:
-		op->rbx = (uint64_t)f.straddle + PAGE - 1 - below(STRUCT_SIZE - 1);
-		break;
-	case OTHER_VM:
-		op->rbx = (uint64_t)f.neighbour + NEIGHBOUR_AT;
-		break;
-	}
-	if (op->placed) {
-		/* Unaligned: byte copies into the struct's layout. */
-		uint8_t *regs = op->placed;
-		static const size_t at[6] = {
-			offsetof(struct pt_regs, rdi), offsetof(struct pt_regs, rsi),
-			offsetof(struct pt_regs, rdx), offsetof(struct pt_regs, r10),
-			offsetof(struct pt_regs, r8), offsetof(struct pt_regs, r9),
-		};
-
-		memcpy(regs + AX, &op->nr, 8);
-		for (int k = 0; k < 6; k++)
-			memcpy(regs + at[k], &op->args[k], 8);
-		memcpy(regs + offsetof(struct pt_regs, rip), &op->rbx, 8);
-		memcpy(f.expected[i], regs, STRUCT_SIZE);
-	}
-	/* A valid struct there too, as if the hypercall translated addresses. */
-	if (op->target == GUEST_PHYSICAL) {
-		op->rbx = guest_physical(op->placed);
-		if (!op->rbx)
-			fail(op, "no guest-physical address unmapped here for the slot", 0, 0);
-	}
-}
-
-/* What the call returns natively, with its buffer pointer moved to @scratch. */
-static long native(const struct op *op, int i, uint8_t *scratch)
-{
-	long a[6];
-
-	memcpy(a, op->args, sizeof(a));
-	for (int k = 0; k < 6; k++) {
-		if (a[k] == (long)(slot(i) + BUF_AT))
-			a[k] = (long)scratch;
-	}
-	return syscall(op->nr & 0xffffffff, a[0], a[1], a[2], a[3], a[4], a[5]);
-}
-
-static bool deterministic(long nr)
-{
-	/* Time, and fstat's times, differ between the two calls. */
-	return nr != SYS_clock_gettime && nr != SYS_fstat;
-}
-
-static void check_op(int i)
-{
-	struct op *op = &f.ops[i];
-	uint8_t *s = slot(i), *regs = op->placed;
-	uint8_t scratch[BUF_SIZE];
-	long want = 0, result;
-	bool ran;
-
-	if (op->ring3)
-		want = -KVM_EPERM;	/* first of all, whatever else is wrong */
-	else if (!op->capable)
-		want = -KVM_ENOSYS;
-	else if (op->target != VALID)
-		want = -KVM_EFAULT;
-	else if (op->refused)
-		want = -KVM_EPERM;
-	if (op->status != want)
-		fail(op, "status", op->status, want);
-	ran = op->status == 0 && want == 0;
-	f.per_target[op->target]++;
-	f.ran += op->status == 0;
-	f.efault += op->status == -KVM_EFAULT;
-	f.eperm += op->status == -KVM_EPERM;
-	f.enosys += op->status == -KVM_ENOSYS;
-	f.from_ring3 += op->ring3;
-
-	/* Around the struct and the buffer: canaries only. */
-	for (int k = 0; k < SLOT; k++) {
-		bool in_struct = regs && s + k >= regs && s + k < regs + STRUCT_SIZE;
-		bool in_buf = k >= BUF_AT && k < BUF_AT + op->buf_len;
-
-		if (!in_struct && !in_buf && s[k] != CANARY) {
-			fail(op, "canary byte changed at slot offset", k, CANARY);
-			break;
-		}
-	}
-	/* In the struct: what make_op() put there, but rax if the call ran. */
-	if (regs && memcmp(regs, f.expected[i], STRUCT_SIZE)) {
-		for (size_t k = 0; k < STRUCT_SIZE; k++) {
-			if (regs[k] != f.expected[i][k] && (!ran || k < AX || k >= AX + 8)) {
-				fail(op, "struct byte changed at offset", (long)k, f.expected[i][k]);
-				break;
-			}
-		}
-	}
-	if (!ran || !deterministic(op->nr & 0xffffffff))
-		return;
-	memcpy(&result, regs + AX, 8);
-	memset(scratch, CANARY, sizeof(scratch));
-	want = native(op, i, scratch);
-	if (want < 0)
-		want = -errno;
-	if (result != want)
-		fail(op, "result against native", result, want);
-	else if (memcmp(s + BUF_AT, scratch, op->buf_len))
-		fail(op, "bytes stored against native's", 0, 0);
-}
-
-/* The bad places, filled with canaries: a read-only page, and pages before a hole. */
-static int setup(void)
-{
-	uint8_t *m = mmap(NULL, 6 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	f.slots = mmap(NULL, BATCH * SLOT, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED || f.slots == MAP_FAILED)
-		return -1;
-	memset(m, CANARY, 6 * PAGE);
-	f.read_only = m;			/* page 0 */
-	f.hole_before = m + 2 * PAGE;		/* page 2; page 3 is the hole */
-	f.straddle = m + 4 * PAGE;		/* page 4, read-only page 5 */
-	if (mprotect(f.read_only, PAGE, PROT_READ) || munmap(m + PAGE, PAGE) ||
-	    munmap(m + 3 * PAGE, PAGE) || mprotect(m + 5 * PAGE, PAGE, PROT_READ))
-		return -1;
-	f.devnull = open("/dev/null", O_RDWR);
-	f.devzero = open("/dev/zero", O_RDONLY);
-	return f.devnull < 0 || f.devzero < 0 ? -1 : 0;
-}
-
-/* The bad places are never written: each must still hold canaries only. */
-static void check_places(void)
-{
-	uint8_t *places[] = { f.read_only, f.hole_before, f.straddle, f.straddle + PAGE };
-
-	for (size_t p = 0; p < sizeof(places) / sizeof(places[0]); p++) {
-		for (size_t k = 0; k < PAGE; k++) {
-			if (places[p][k] != CANARY) {
-				f.failures++;
-				fprintf(stderr, "FAIL seed %" PRIu64 ": byte %zu of bad place %zu written\n",
-					f.seed, k, p);
-				return;
-			}
-		}
-	}
-}
-
-/* In guest ring 0: one hypercall on @regs. */
-GUEST static long hypercall_on(void *regs)
-{
-	return kvm_hypercall(f.amd, KVM_HC_HOST_SYSCALL, regs);
-}
-
-/* In guest ring 0: a read of each page, so that the VM maps them. */
-GUEST static long touch(void *pages)
-{
-	for (size_t k = 0; k < BATCH * SLOT; k += PAGE)
-		(void)*(volatile uint8_t *)((uint8_t *)pages + k);
 	return 0;
 }
 
 /*
- * The neighbour: a process with its own VM and, at @at, a page this process
- * does not map, holding a getpid struct that its own guest has run. It
- * waits for @done to close, then exits 0 iff no byte of the page changed.
+ * The arena, shared with every child: guest memory, a read-only page, an
+ * unmapped page, and the units, each with its guard page; the special
+ * pages follow it. The scratch memory is private: each child gets a copy of
+ * it as it is here, untouched.
+ *
+ * The arena and the special pages are at ARENA_AT, far below the mappings
+ * whose address the kernel chooses (top-down from under the stack) and far
+ * above the heap: a child's mmap() never lands in their unmapped pages, or
+ * a call given an unmapped address there would reach the memory after it.
  */
-static int neighbour(uint8_t *at, int ready, int done)
-{
-	uint8_t *page = mmap(at, PAGE, PROT_READ | PROT_WRITE,
-			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-	struct pt_regs *regs = (struct pt_regs *)(page + NEIGHBOUR_AT);
-	struct hc_vm *vm = hc_vm_create(0);
-	uint8_t before[PAGE];
-	char c;
+#define ARENA_AT	0x200000000000ULL
 
-	if (page != at || !vm || hc_vm_mode(vm) != HC_MODE_HYPERCALL)
-		return 2;
-	memset(page, CANARY, PAGE);
-	regs->orig_rax = regs->rax = SYS_getpid;
-	if (hc_vm_call(vm, hypercall_on, regs) != 0 || (pid_t)regs->rax != getpid())
-		return 3;
-	memcpy(before, page, PAGE);
-	if (write(ready, "y", 1) != 1)
-		return 4;
-	while (read(done, &c, 1) > 0)
-		;
-	return memcmp(before, page, PAGE) ? 1 : 0;
+static int setup_arena(void)
+{
+	size_t guest = (G_SIZE + PAGE - 1) & ~(PAGE - 1);
+	size_t size = guest + 2 * PAGE + (size_t)BATCH_MAX * UNIT_PAGES * PAGE;
+	uint8_t *m = mmap((void *)ARENA_AT, size, PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+
+	f.a.native = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (f.a.native == MAP_FAILED || mprotect(f.a.native + PAGE, PAGE, PROT_NONE))
+		return -1;
+	f.a.scratch_size = SCRATCH_PAGES * PAGE;
+	f.a.scratch = mmap(NULL, f.a.scratch_size, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED || f.a.scratch == MAP_FAILED)
+		return -1;
+	f.a.guest = m;
+	f.a.read_only = m + guest;
+	f.a.hole = m + guest + PAGE;
+	f.a.units = m + guest + 2 * PAGE;
+	memset(f.a.read_only, CANARY, PAGE);
+	memset(f.a.scratch, CANARY, f.a.scratch_size);
+	if (munmap(f.a.scratch + SCRATCH_HOLE, PAGE))
+		return -1;
+	minivm_write_guest(f.a.guest, f.amd);
+	if (mprotect(f.a.read_only, PAGE, PROT_READ) || munmap(f.a.hole, PAGE))
+		return -1;
+	for (int i = 0; i < BATCH_MAX; i++) {
+		if (mprotect(unit(i) + 3 * PAGE, PAGE, PROT_NONE))
+			return -1;
+	}
+	return setup_special(m + size);
 }
 
-/* Start the neighbour at a random address that nothing here maps. */
-static int neighbour_start(void)
+/* libc's signal restorer, which a handler installed by a fuzzed rt_sigaction needs. */
+static void find_restorer(void)
 {
-	uint8_t *at = (uint8_t *)0x500000000000ULL + below(1 << 20) * PAGE;
-	int ready[2], done[2];
-	char c;
+	struct { uint64_t handler, flags, restorer, mask; } old;
+	struct sigaction sa = { .sa_handler = SIG_IGN };
 
-	if (mapped_here((uint64_t)at, PAGE) || pipe(ready) || pipe(done))
-		return -1;
-	f.neighbour_pid = fork();
-	if (f.neighbour_pid < 0)
-		return -1;
-	if (f.neighbour_pid == 0) {
-		close(ready[0]);
-		close(done[1]);
-		_exit(neighbour(at, ready[1], done[0]));
-	}
-	close(ready[1]);
-	close(done[0]);
-	if (read(ready[0], &c, 1) != 1)
-		return -1;
-	close(ready[0]);
-	f.neighbour = at;
-	f.neighbour_done = done[1];
-	return 0;
+	sigaction(SIGURG, &sa, NULL);
+	syscall(SYS_rt_sigaction, SIGURG, NULL, &old, 8);
+	f.a.restorer = old.restorer;
+	f.a.noop_handler = (uint64_t)child_noop_handler;
+	signal(SIGURG, SIG_DFL);
 }
 
-/* The neighbour's verdict on its page: 0 if unchanged. */
-static void neighbour_check(void)
+static pid_t clone_child(int flags)
 {
-	int status;
+	/* fork()'s semantics with namespaces: the child returns here on a copy of the stack */
+	return syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
+}
 
-	close(f.neighbour_done);
-	if (waitpid(f.neighbour_pid, &status, 0) != f.neighbour_pid || status != 0) {
-		f.failures++;
-		fprintf(stderr, "FAIL seed %" PRIu64 ": another VM's page changed, or its process"
-			" failed (wait status %#x)\n", f.seed, status);
+/* The namespaces this kernel gives the child; a note for those it lacks. */
+static void probe_namespaces(void)
+{
+	static const struct { int flag; const char *name; } ns[] = {
+		{ CLONE_NEWUSER, "user" }, { CLONE_NEWPID, "PID" }, { CLONE_NEWNS, "mount" },
+		{ CLONE_NEWNET, "net" }, { CLONE_NEWUTS, "UTS" }, { CLONE_NEWIPC, "IPC" },
+	};
+	static char missing[128];
+
+	f.clone_flags = 0;
+	for (size_t k = 0; k < sizeof(ns) / sizeof(ns[0]); k++) {
+		pid_t pid = clone_child(ns[k].flag);
+
+		if (pid == 0)
+			_exit(0);
+		if (pid > 0 && waitpid(pid, NULL, 0) == pid) {
+			f.clone_flags |= ns[k].flag;
+			continue;
+		}
+		snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), " %s", ns[k].name);
 	}
+	if (missing[0])
+		printf("hostcall-fuzz: note: no%s namespace here: the child %s\n", missing,
+		       f.clone_flags & CLONE_NEWUSER ? "goes without" :
+		       "runs as nobody, and the clock-setting calls are shaped");
+	/*
+	 * A network namespace costs more to make and tear down than all the
+	 * rest of a child's setup (0.4 s under the debug lab kernel): most
+	 * children share this process's own, made now so that nothing they do
+	 * reaches the lab's; one in NEW_NET_EVERY gets one of its own, owned
+	 * by its user namespace, where it may configure the network too.
+	 */
+	if ((f.clone_flags & CLONE_NEWNET) && unshare(CLONE_NEWNET))
+		f.clone_flags &= ~CLONE_NEWNET;
+}
+
+/* The ops, their copies, and the lists the guests walk: the incapable VM's, then the capable one's. */
+static void prepare_batch(void)
+{
+	uint64_t *entry = (uint64_t *)(f.a.guest + G_LIST);
+	int n = 0;
+
+	f.nr_ops = p.batch_size;
+	f.nr_ring3 = 0;
+	for (int i = 0; i < f.nr_ops; i++) {
+		struct op *op = &f.ops[i];
+
+		make_op(i);
+		memcpy(f.shadow[i], op->buf, PAGE);
+		op->exit_after = op->vm == VM_CAPABLE && op->sc &&
+				 (op->sc->cmp || op->sc->nr == SYS_ioctl);
+		f.nr_ring3 += op->vm == VM_RING3;
+		*status_slot(i) = (long)STATUS_NOT_RUN;
+	}
+	for (int pass = 0; pass < 3; pass++) {
+		static const int vm[3] = { VM_INCAPABLE, VM_RING3, VM_CAPABLE };
+
+		for (int i = 0; i < f.nr_ops; i++) {
+			if (f.ops[i].vm != vm[pass])
+				continue;
+			p.order[n++] = i;
+			if (vm[pass] == VM_RING3)
+				continue;
+			*entry++ = f.ops[i].rbx;
+			*entry++ = (uint64_t)i | (f.ops[i].exit_after ? ENTRY_EXIT_AFTER : 0);
+		}
+	}
+	*progress() = 0;
+}
+
+static void write_file(pid_t pid, const char *name, const char *text)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	fd = open(path, O_WRONLY);
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+		fprintf(stderr, "hostcall-fuzz: %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+	close(fd);
+}
+
+/* The child's vCPU stopped for good: after which op (the last that has a status). */
+static void stopped(long why, long detail)
+{
+	uint64_t done = *progress();
+	int last = done > 0 && done <= (uint64_t)f.nr_ops ? p.order[done - 1] : 0;
+
+	fail(&f.ops[last], why == END_KVM_RUN ? "KVM_RUN failed after this op, errno" :
+	     "the guest stopped after this op, exit reason", detail, 0);
+}
+
+static void take_record(const struct record *r)
+{
+	struct outcome *out = &p.out[r->op < BATCH_MAX ? r->op : 0];
+
+	if (r->magic != RECORD_MAGIC || r->op >= f.nr_ops) {
+		p.garbage++;
+		return;
+	}
+	switch (r->kind) {
+	case R_READY:
+		p.ready_at = now();
+		break;
+	case R_NATIVE:
+		out->native = true;
+		out->native_result = r->value;
+		out->native_same_bytes = r->value2;
+		break;
+	case R_FD_KIND:
+		out->has_fd_kind = true;
+		out->fd_kind = r->value;
+		break;
+	case R_EINTR:
+		out->eintr = true;
+		break;
+	case R_END:
+		/* EBADF: a call closed the child's own vCPU (the FD_OWN_VM class) */
+		if (r->value != END_DONE && !(r->value == END_KVM_RUN && r->value2 == EBADF))
+			stopped(r->value, r->value2);
+		break;
+	case R_SETUP:
+		if (r->value2 == 1) {	/* an fd class the child could not make */
+			if (!(p.fd_notes & (1u << r->op)))
+				printf("hostcall-fuzz: note: no %s fd here: %s\n", fd_names[r->op],
+				       strerror(r->value));
+			p.fd_notes |= 1u << r->op;
+			break;
+		}
+		fprintf(stderr, "hostcall-fuzz: the child's setup failed at step %d: %s\n", r->op,
+			strerror(r->value));
+		exit(1);
+	}
+}
+
+/* The child stopped: for its tracer (us, after a PTRACE_TRACEME), or all of it. */
+static void resume(pid_t pid, int status)
+{
+	if (ptrace(PTRACE_DETACH, pid, 0, WSTOPSIG(status)) < 0)
+		kill(pid, SIGCONT);
+}
+
+/*
+ * Make a stalled child's KVM_RUN return, whatever its signal mask and
+ * dispositions: SIGSTOP, then SIGCONT once it stopped (resume() above). The
+ * word tells the child that a call interrupted then had blocked.
+ */
+static void poke(pid_t pid)
+{
+	*(volatile uint64_t *)(f.a.guest + G_POKED) = 1;
+	kill(pid, SIGSTOP);
+}
+
+/* The first op of the batch, in the child's order, that has no status. */
+static int in_flight(void)
+{
+	for (int n = 0; n < f.nr_ops; n++) {
+		if (*status_slot(p.order[n]) == (long)STATUS_NOT_RUN)
+			return p.order[n];
+	}
+	return -1;
+}
+
+static void hang(pid_t pid, double idle)
+{
+	int i = in_flight();
+
+	f.n.hangs++;
+	if (i >= 0)
+		fail(&f.ops[i], "hang: no progress despite pokes for seconds", (long)idle, 0);
+	kill(pid, SIGKILL);
+}
+
+/* Run the batch in a new child; its records into p.out; its wait status. */
+static int run_child(void)
+{
+	int go[2], rep[2], status = 0, got = 0, pidfd;
+	double last = now(), poked = 0;
+	uint64_t seen = 0;
+	bool open_rep = true, exited = false;
+	struct record buf[64];
+	pid_t pid;
+
+	memset(p.out, 0, sizeof(p.out[0]) * f.nr_ops);
+	if (pipe(go) || pipe(rep))
+		return -1;
+	pid = clone_child(f.batch % NEW_NET_EVERY ? f.clone_flags & ~CLONE_NEWNET : f.clone_flags);
+	if (pid == 0) {
+		close(go[1]);
+		close(rep[0]);
+		child_main(rep[1], go[0]);
+	}
+	close(go[0]);
+	close(rep[1]);
+	if (pid < 0)
+		return -1;
+	if (f.clone_flags & CLONE_NEWUSER) {
+		char map[32];
+
+		snprintf(map, sizeof(map), "0 %d 1\n", CHILD_ROOT);
+		write_file(pid, "uid_map", map);
+		write_file(pid, "gid_map", map);
+	}
+	if (write(go[1], "g", 1) != 1)
+		return -1;
+	close(go[1]);
+	pidfd = syscall(SYS_pidfd_open, pid, 0);
+
+	for (;;) {
+		struct pollfd fds[2] = { { .fd = open_rep ? rep[0] : -1, .events = POLLIN },
+					 { .fd = pidfd, .events = POLLIN } };
+		pid_t w;
+
+		poll(fds, 2, 10);
+		if (fds[0].revents) {
+			ssize_t n = read(rep[0], (char *)buf + got, sizeof(buf) - got);
+
+			if (n <= 0)
+				open_rep = false;
+			got += n > 0 ? n : 0;
+			for (int k = 0; k < got / (int)sizeof(buf[0]); k++)
+				take_record(&buf[k]);
+			memmove(buf, (char *)buf + got / sizeof(buf[0]) * sizeof(buf[0]),
+				got % sizeof(buf[0]));
+			got %= sizeof(buf[0]);
+			continue;
+		}
+		w = waitpid(pid, &status, WNOHANG | WUNTRACED | __WALL);
+		if (w == pid && WIFSTOPPED(status)) {
+			resume(pid, status);
+			continue;
+		}
+		exited |= w == pid;
+		if (exited && !open_rep)
+			break;
+		if (*progress() != seen) {
+			seen = *progress();
+			last = poked = now();
+		} else if (now() - last > p.hang) {
+			hang(pid, now() - last);
+			last = now();
+		} else if (p.ready_at > 0 && now() - poked > p.poke) {	/* not in its setup */
+			poke(pid);
+			poked = now();
+		}
+	}
+	close(rep[0]);
+	close(pidfd);
+	p.garbage += got;
+	return status;
+}
+
+/* Every op the child reached, in its order, and how the batch ended. */
+static void check_batch(int status)
+{
+	bool watched = false, short_batch = false;
+	int flying = WIFSIGNALED(status) || WEXITSTATUS(status) ? in_flight() : -1, last = -1;
+
+	for (int n = 0; n < f.nr_ops; n++) {
+		int i = p.order[n];
+
+		p.out[i].status = *status_slot(i);
+		p.out[i].in_flight = i == flying;
+		if (check_op(i, &p.out[i], &watched))
+			last = i;
+		else
+			short_batch = true;
+	}
+	f.n.batches++;
+	f.n.batches_short += short_batch;
+	if (WIFSIGNALED(status))
+		f.n.ended_by_signal[WTERMSIG(status) & 63]++;
+	if (f.verbose && short_batch)
+		printf("batch %ld ended early (%s %d), in %s, after %s\n", f.batch,
+		       WIFSIGNALED(status) ? "signal" : "exit", WIFSIGNALED(status) ?
+		       WTERMSIG(status) : WEXITSTATUS(status),
+		       flying >= 0 && f.ops[flying].sc ? f.ops[flying].sc->name : "-",
+		       last >= 0 && f.ops[last].sc ? f.ops[last].sc->name : "-");
+}
+
+static void print_classes(const char *what, const long *n, const char *const *names, int count)
+{
+	printf("%s:", what);
+	for (int k = 0; k < count; k++)
+		printf(" %s %ld%s", names[k], n[k], k + 1 < count ? "," : "\n");
+}
+
+/* The results of the calls that ran: how many succeeded, then each error, most frequent first. */
+static void print_results(void)
+{
+	long e[ERRNO_MAX];
+
+	memcpy(e, f.n.errors, sizeof(e));
+	printf("results: >= 0 %ld", e[0]);
+	for (;;) {
+		int most = 1;
+
+		for (int err = 2; err < ERRNO_MAX; err++)
+			most = e[err] > e[most] ? err : most;
+		if (!e[most])
+			break;
+		printf(", %s %ld", strerrorname_np(most), e[most]);
+		e[most] = 0;
+	}
+	printf(", other %ld\n", f.n.odd_results);
+}
+
+static void print_counts(double seconds)
+{
+	struct counts *n = &f.n;
+	int least = 0, never = 0;
+
+	printf("hostcall-fuzz: seed %" PRIu64 ": %ld hypercalls, %ld failed checks, %.1f s\n",
+	       f.seed, n->reached, f.failures, seconds);
+	printf("status: ran %ld, -KVM_EFAULT %ld, -KVM_EPERM %ld, -KVM_ENOSYS %ld,"
+	       " -KVM_EOPNOTSUPP %ld\n", n->ran, n->efault, n->eperm, n->enosys, n->eopnotsupp);
+	print_results();
+	printf("checked: results against native %ld, ioctls on /dev/kvm %ld, on a VM %ld,"
+	       " on a vCPU %ld, completed with -EINTR %ld\n", n->compared, n->kvm_ioctl[KIND_KVM],
+	       n->kvm_ioctl[KIND_KVM_VM], n->kvm_ioctl[KIND_KVM_VCPU], n->interrupted);
+	print_classes("number", n->per_nclass, nclass_names, N_COUNT);
+	print_classes("rbx", n->per_target, target_names, T_COUNT);
+	print_classes("VM", n->per_vm, vm_names, VM_COUNT);
+	print_classes("fd", n->per_fd, fd_names, FD_COUNT);
+	print_classes("fd ok", n->per_fd_ok, fd_names, FD_COUNT);	/* the calls that succeeded */
+	print_classes("pointer", n->per_ptr, ptr_names, P_COUNT);
+	for (int k = 0; k < nr_syscalls; k++) {
+		long c = n->per_nr[syscalls[k].nr];
+
+		never += c == 0;
+		if (c < n->per_nr[syscalls[least].nr])
+			least = k;
+	}
+	printf("calls: %d of %d numbers reached, the least %s (%ld times)\n", nr_syscalls - never,
+	       nr_syscalls, syscalls[least].name, n->per_nr[syscalls[least].nr]);
+	printf("batches: %ld, %ld ended early (by signal:", n->batches, n->batches_short);
+	for (int s = 1; s < 65; s++) {
+		if (n->ended_by_signal[s])
+			printf(" %d x%ld", s, n->ended_by_signal[s]);
+	}
+	printf("), hangs %ld\n", n->hangs);
+	printf("time: making batches %.1f s, children's setup %.1f s, their hypercalls %.1f s,"
+	       " checks %.1f s\n", p.time[0], p.time[1], p.time[2], p.time[3]);
+	if (p.garbage)
+		printf("hostcall-fuzz: note: %ld bytes on the report pipe were not records\n", p.garbage);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: hostcall-fuzz [--seed N] [--count N] [--batch N] [--hang SECONDS]"
+		" [--poke SECONDS] [--verbose]\n");
+	exit(2);
+}
+
+static void options(int argc, char **argv, long *count)
+{
+	f.seed = (uint64_t)time(NULL);
+	for (int i = 1; i < argc; i++) {
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(argv[i], "--verbose")) {
+			f.verbose = true;
+			continue;
+		}
+		if (!v)
+			usage();
+		if (!strcmp(argv[i], "--seed"))
+			f.seed = strtoull(v, NULL, 0);
+		else if (!strcmp(argv[i], "--count"))
+			*count = strtol(v, NULL, 0);
+		else if (!strcmp(argv[i], "--batch"))
+			p.batch_size = atoi(v);
+		else if (!strcmp(argv[i], "--hang"))
+			p.hang = atof(v);
+		else if (!strcmp(argv[i], "--poke"))
+			p.poke = atof(v);
+		else
+			usage();
+		i++;
+	}
+	if (p.batch_size < 1 || p.batch_size > BATCH_MAX || p.hang <= 0)
+		usage();
 }
 
 int main(int argc, char **argv)
 {
-	struct hc_vm *capable, *incapable;
-	long count = 100000, done = 0;
-	struct timespec t0, t1;
+	long count = 100000;
+	double t0;
 
-	f.seed = (uint64_t)time(NULL);
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--seed") && i + 1 < argc)
-			f.seed = strtoull(argv[++i], NULL, 0);
-		else if (!strcmp(argv[i], "--count") && i + 1 < argc)
-			count = strtol(argv[++i], NULL, 0);
-		else {
-			fprintf(stderr, "usage: hostcall-fuzz [--seed N] [--count N]\n");
-			return 2;
-		}
-	}
+	options(argc, argv, &count);
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	f.state = f.seed;
-	capable = hc_vm_create(0);
-	incapable = hc_vm_create(HC_FORCE_EXIT);
-	if (!capable || !incapable) {
-		perror("hostcall-fuzz: hc_vm_create");
+	if (syscall_table_check())
+		return 1;
+	f.amd = cpu_is_amd();
+	f.kvm_fd = open("/dev/kvm", O_RDWR);
+	if (f.kvm_fd < 0) {
+		perror("hostcall-fuzz: /dev/kvm");
 		return 1;
 	}
-	if (hc_vm_mode(capable) != HC_MODE_HYPERCALL) {
+	if (ioctl(f.kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_X86_HOST_SYSCALL) != 1) {
 		printf("hostcall-fuzz: skipped: this kernel has no KVM_CAP_X86_HOST_SYSCALL\n");
 		return 4;
 	}
-	f.amd = cpu_is_amd();
-	f.capable = capable;
-	if (setup() || hc_vm_call(capable, touch, f.slots) || neighbour_start() ||
-	    ring3_init(&f.ring3, f.amd)) {
+	if (minivm_host_init(&f.host, f.kvm_fd, f.amd) || setup_arena() || neighbour_start()) {
 		perror("hostcall-fuzz: setup");
 		return 1;
 	}
+	find_restorer();
+	probe_namespaces();
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (done < count && f.failures < 20) {
-		for (int i = 0; i < BATCH; i++)
-			make_op(i);
-		if (hc_vm_call(capable, run_batch, (void *)1) || hc_vm_call(incapable, run_batch, NULL) ||
-		    run_ring3()) {
-			fprintf(stderr, "FAIL seed %" PRIu64 ": the guest faulted\n", f.seed);
+	t0 = now();
+	while (f.n.reached < count && f.failures < 20) {
+		double t1, t2, t3;
+		int status;
+
+		t1 = now();
+		prepare_batch();
+		t2 = now();
+		p.ready_at = 0;
+		status = run_child();
+		t3 = now();
+		if (status == -1) {
+			perror("hostcall-fuzz: a child for the batch");
 			return 1;
 		}
-		for (int i = 0; i < BATCH; i++)
-			check_op(i);
-		check_places();
-		done += BATCH;
+		check_batch(status);
+		p.time[0] += t2 - t1;
+		p.time[1] += p.ready_at - t2;
+		p.time[2] += t3 - p.ready_at;
+		p.time[3] += now() - t3;
+		f.batch++;
 	}
 	neighbour_check();
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	printf("hostcall-fuzz: seed %" PRIu64 ": %ld hypercalls, %ld failed checks, %.1f s\n",
-	       f.seed, done, f.failures,
-	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-	printf("status: ran %ld, -KVM_EFAULT %ld, -KVM_EPERM %ld, -KVM_ENOSYS %ld; from ring 3 %ld; rbx:",
-	       f.ran, f.efault, f.eperm, f.enosys, f.from_ring3);
-	for (int t = 0; t < TARGETS; t++)
-		printf(" %s %ld%s", target_names[t], f.per_target[t], t + 1 < TARGETS ? "," : "\n");
-	hc_vm_destroy(capable);
-	hc_vm_destroy(incapable);
+	print_counts(now() - t0);
 	return f.failures ? 1 : 0;
 }
