@@ -62,7 +62,7 @@ has_rows() {
 }
 
 mkdir -p "$out"
-echo "1..4"
+echo "1..5"
 check "tools/bench/run --quick runs in intel, amd, amd-wall and host, then the sandbox stage" \
 	tools/bench/run --quick --out "$out" --kernel default
 check "results.csv: its header, and a row for each lab x mechanism x op that lab can run$([ -c /dev/kvm ] || echo ' (host: no exit rows, no /dev/kvm)')" \
@@ -72,3 +72,8 @@ check "the table has exit/hypercall for the labs and the chart is a PNG" \
 	       head -c 8 $out/hostcall-bench.png | od -An -c | grep -q 'P   N   G'"
 check "sandbox.csv: its header, and a row for each lab x way x job, ns > 0" \
 	has_rows "$out/sandbox.csv" lab,way,job,reps,ns '[0-9]+,[1-9][0-9]*' expected_sandbox_rows
+# The breakdown's steps each give the status the ABI says (a step that does
+# not prints "failed:"), in both labs that run the hypercall.
+check "the hypercall path's breakdown runs every step in intel and amd" \
+	sh -c "grep -q '^call made: getpid' $out/intel.out && grep -q '^call made: getpid' $out/amd.out &&
+	       ! grep -q 'failed:' $out/intel.out $out/amd.out"
