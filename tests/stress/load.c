@@ -9,7 +9,7 @@
  *   SPIN       batches of getpid and gettid: the calling thread's own
  *   READ       one byte at a time from a pipe the feeder fills with 0, 1,
  *              2, ...: each byte the next, none lost, none twice
- *   SLEEP      a 2 ms clock_nanosleep: 0, not before 2 ms have passed
+ *   SLEEP      a 20 ms clock_nanosleep: 0, not before 20 ms have passed
  *   SLOT_READ  one byte from SLOT_FD, which the fd churner points at pipes,
  *              at /dev/null or at nothing: a pipe's byte, 0 or -EBADF
  *   SLOT_POLL  a 10 ms poll of SLOT_FD: 0, or POLLIN, POLLNVAL or POLLHUP
@@ -54,7 +54,11 @@ static const char *const role_names[] = {
 #define SLOT_FD		200
 #define SLOT_PIPES	4
 #define MAPPER_WINDOWS	16
-#define SLEEP_NS	(2 * MSEC)
+/*
+ * Long enough that a sleeper is asleep most of the time, so that signals
+ * interrupt its calls even under the debug kernel, whose calls cost ms.
+ */
+#define SLEEP_NS	(20 * MSEC)
 
 struct ids {
 	long pid, tid;
