@@ -28,21 +28,24 @@ for p in "${patches[@]}"; do
 	fi
 done
 
-# Each prefix of the series, built incrementally from a copy of the default
-# kernel's objects in build/linux itself (same paths, so ccache hits for
-# every file a patch does not change); build/linux returns to the tip after.
-# Lab kernel builds wait meanwhile, and this waits for them.
+# Each prefix of the series builds, newest first: build/linux steps back one
+# commit at a time from the tip, whose objects the default lab kernel already
+# built (copied here: same paths, so ccache hits too). A step back touches
+# only the files of the patch it drops, so make recompiles only what includes
+# them; oldest first, the first step would touch every file of the series.
+# build/linux returns to the tip after. Lab kernel builds wait meanwhile, and
+# this waits for them.
 lock 9 "$BUILD/linux.lock"
 obj=$BUILD/kernel/bisect/obj
 mkdir -p "$obj"
 rsync -a --delete "$BUILD/kernel/default/obj/" "$obj/"
 tip=$(git -C "$SRC" symbolic-ref -q --short HEAD)
 trap 'git -C "$SRC" checkout -q "$tip"' EXIT
-for c in "${commits[@]}"; do
+for ((i = ${#commits[@]} - 1; i >= 0; i--)); do
 	n=$((n + 1))
-	git -C "$SRC" checkout -q --detach "$c"
-	subject=$(git -C "$SRC" log -1 --format=%s)
-	log=$BUILD/kernel/bisect/build-$n.log
+	git -C "$SRC" checkout -q --detach "${commits[i]}"
+	subject="$((i + 1))/${#commits[@]} $(git -C "$SRC" log -1 --format=%s)"
+	log=$BUILD/kernel/bisect/build-$((i + 1)).log
 	if problems=$(kernel_builds "$log" O="$obj" ARCH=x86_64 bzImage); then
 		echo "ok $n - builds with: $subject"
 	else
