@@ -16,7 +16,7 @@ check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name" "f
 echo "TAP version 13"
 echo "1..6"
 
-results=(build/kernel/default/bzImage build/selftests/key build/initramfs/base.cpio)
+results=(build/kernel/default/bzImage build/selftests/key build/initramfs/base.cpio build/initramfs/selftests.cpio)
 before=$(stat -c '%n %Y' "${results[@]}")
 lab/build >"$work/log" 2>&1
 check "a second lab/build succeeds" test $? -eq 0

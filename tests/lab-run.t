@@ -27,7 +27,7 @@ expect() {
 }
 
 echo "TAP version 13"
-echo "1..13"
+echo "1..14"
 
 printf 'a\0b\r\n\377\nto stderr\n' >"$work/bytes"
 expect "amd: stdout is the command's stdout and stderr, byte for byte" 0 "$work/bytes" \
@@ -45,13 +45,17 @@ expect "--add copies into /root with its mode; cwd is /root" 0 "$work/added" \
 
 expect "the exit status is the command's" 3 "" -- sh -c 'exit 3'
 expect "a command killed by signal 9 gives 137" 137 "" -- sh -c 'kill -9 $$'
-printf '/usr/bin/hostcall-selftests\nkvm\n' >"$work/path"
-expect "project tools are on PATH and /dev/kvm exists" 0 "$work/path" \
-	-- sh -c 'command -v hostcall-selftests; test -c /dev/kvm && echo kvm'
+printf '/usr/bin/hostcall-selftests\nkvm\nno selftests\n' >"$work/path"
+expect "project tools are on PATH, /dev/kvm exists, no selftests without --selftests" 0 "$work/path" \
+	-- sh -c 'command -v hostcall-selftests; test -c /dev/kvm && echo kvm
+		test -e /usr/lib/kvm-selftests || echo no selftests'
+printf 'host_syscall_test\n' >"$work/selftests"
+expect "--selftests adds the KVM selftests" 0 "$work/selftests" \
+	--selftests -- sh -c 'test -x /usr/lib/kvm-selftests/x86_64/host_syscall_test && echo host_syscall_test'
 expect "a kernel report after init fails the run even if the command succeeded" 125 "" \
 	-- sh -c 'echo "BUG: lab self-test" >/dev/kmsg'
 expect "a kernel panic fails the run" 125 "" -- sh -c 'echo c >/proc/sysrq-trigger'
-expect "--timeout ends a command that hangs with 124" 124 "" --timeout 60 -- sleep 1000
+expect "--timeout ends a command that hangs with 124" 124 "" --timeout 30 -- sleep 1000
 expect "--icount with --cpu intel is refused" 2 "" --cpu intel --icount -- true
 expect "an unknown option is refused" 2 "" --frobnicate -- true
 expect "--icount boots and runs" 0 "" --icount -- true
