@@ -45,7 +45,7 @@ all: lib guest
 
 lib: $(LIB_A) $(LIB_SO)
 
-$(BUILD)/lib/%.o: lib/% lib/internal.h lib/guest.h include/hostcall.h
+$(BUILD)/lib/%.o: lib/% lib/internal.h lib/guest.h include/hostcall.h include/hostcall-kvm.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -Iinclude -c -o $@ $<
 
@@ -59,9 +59,9 @@ $(LIB_SO): $(LIB_OBJS)
 
 guest: $(GUEST_PROGS)
 
-$(GUEST_BIN)/%: lab/guest/%.c
+$(GUEST_BIN)/%: lab/guest/%.c include/hostcall-kvm.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -static -o $@ $<
+	$(CC) $(CFLAGS) -static -Iinclude -o $@ $<
 
 $(GUEST_BIN)/hostcall-example: examples/hostcall-example.c $(LIB_A)
 	@mkdir -p $(@D)
@@ -75,9 +75,9 @@ $(GUEST_BIN)/hostcall-bench: $(wildcard tools/bench/*.c) tools/bench/bench.h too
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -Iinclude -Itools -Itools/bench -o $@ $(filter %.c,$^) $(LIB_A) -lpthread
 
-$(GUEST_BIN)/hostcall-fuzz: $(wildcard tests/fuzz/*.c) $(wildcard tests/fuzz/*.h) tools/hypercall.h
+$(GUEST_BIN)/hostcall-fuzz: $(wildcard tests/fuzz/*.c) $(wildcard tests/fuzz/*.h) tools/hypercall.h include/hostcall-kvm.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -static -Itools -o $@ $(filter %.c,$^)
+	$(CC) $(CFLAGS) -static -Iinclude -Itools -o $@ $(filter %.c,$^)
 
 $(GUEST_BIN)/hostcall-stress: $(wildcard tests/stress/*.c) tests/stress/stress.h tests/guest.h tools/hypercall.h $(LIB_A)
 	@mkdir -p $(@D)

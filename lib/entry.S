@@ -6,6 +6,7 @@
  * before anything runs, so none of this can page-fault.
  */
 #include "guest.h"
+#include "hostcall-kvm.h"
 
 	.section .note.GNU-stack, "", @progbits
 
@@ -51,7 +52,7 @@ hc_guest_call:
 	mov %rcx, HC_PT_IP(%rsp)
 	mov %rbx, HC_PT_BX(%rsp)
 	mov %rsp, %rbx
-	mov $HC_KVM_HC_HOST_SYSCALL, %eax
+	mov $KVM_HC_HOST_SYSCALL, %eax
 	\insn
 	test %rax, %rax
 	jz 1f

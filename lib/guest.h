@@ -25,8 +25,6 @@
 #define HC_SEL_USER_DATA	0x30
 #define HC_SEL_USER_CODE	0x38
 
-#define HC_KVM_HC_HOST_SYSCALL	13
-
 /* x86-64 struct pt_regs (<asm/ptrace.h>): the fields the guest fills. */
 #define HC_PT_BX	40
 #define HC_PT_R10	56

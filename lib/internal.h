@@ -21,15 +21,8 @@
 #include <stdint.h>
 
 #include "hostcall.h"
+#include "hostcall-kvm.h"
 #include "guest.h"
-
-/* The patched kernel's ABI; the system's <linux/kvm.h> may predate it. */
-#ifndef KVM_CAP_X86_HOST_SYSCALL
-#define KVM_CAP_X86_HOST_SYSCALL	239
-#endif
-#ifndef KVM_RUN_X86_HOST_SYSCALL
-#define KVM_RUN_X86_HOST_SYSCALL	(1 << 3)
-#endif
 
 #define HC_PAGE_SIZE	4096UL
 /* Each 1 GiB of the address space that the guest touches is one memslot. */

@@ -14,10 +14,7 @@
 #include <stdint.h>
 #include <linux/kvm_para.h>	/* KVM_ENOSYS, KVM_EFAULT, KVM_EPERM */
 
-/* Not in the uapi headers of kernels without the series. */
-#ifndef KVM_HC_HOST_SYSCALL
-#define KVM_HC_HOST_SYSCALL	13
-#endif
+#include "hostcall-kvm.h"	/* KVM_HC_HOST_SYSCALL */
 
 /* "AuthenticAMD": KVM there handles vmmcall, and vmcall only by emulation. */
 static inline bool cpu_is_amd(void)

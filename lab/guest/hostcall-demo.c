@@ -27,13 +27,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-/* The system's headers are older than the patched kernel's. */
-#ifndef KVM_HC_HOST_SYSCALL
-#define KVM_HC_HOST_SYSCALL 13
-#endif
-#ifndef KVM_CAP_X86_HOST_SYSCALL
-#define KVM_CAP_X86_HOST_SYSCALL 239
-#endif
+#include "hostcall-kvm.h"
+
 
 /* One memslot at GPA 0: code, then the page tables mapping 2 MiB at 0. */
 #define MEM_SIZE	0x4000

@@ -10,14 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <linux/kvm.h>
-
-#ifndef KVM_CAP_X86_HOST_SYSCALL
-#define KVM_CAP_X86_HOST_SYSCALL	239
-#endif
-#ifndef KVM_RUN_X86_HOST_SYSCALL
-#define KVM_RUN_X86_HOST_SYSCALL	(1 << 3)
-#endif
+#include "hostcall-kvm.h"
 
 /*
  * Guest-physical layout. Every address is below 1 MiB, where the VMM

@@ -24,11 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hostcall-kvm.h"
 #include "test.h"
-
-#ifndef KVM_CAP_X86_HOST_SYSCALL
-#define KVM_CAP_X86_HOST_SYSCALL	239
-#endif
 
 /* ---- Guest functions ---- */
 
