@@ -27,7 +27,7 @@ expect() {
 }
 
 echo "TAP version 13"
-echo "1..14"
+echo "1..15"
 
 printf 'a\0b\r\n\377\nto stderr\n' >"$work/bytes"
 expect "amd: stdout is the command's stdout and stderr, byte for byte" 0 "$work/bytes" \
@@ -59,6 +59,15 @@ expect "--timeout ends a command that hangs with 124" 124 "" --timeout 30 -- sle
 expect "--icount with --cpu intel is refused" 2 "" --cpu intel --icount -- true
 expect "an unknown option is refused" 2 "" --frobnicate -- true
 expect "--icount boots and runs" 0 "" --icount -- true
+
+# --bzimage: the image given boots; lab/build makes the initramfs, no kernel.
+if lab/run --bzimage build/kernel/default/bzImage -- true >"$work/out" 2>"$work/err" &&
+   grep -q '^lab: lab ready: .*; no kernel$' "$work/err"; then
+	ok "--bzimage boots that image, and no lab kernel is built for it"
+else
+	not_ok "--bzimage boots that image, and no lab kernel is built for it" \
+		"stderr: $(grep '^lab' "$work/err" | tail -n 3)"
+fi
 
 printf 'x\0y\nintel err\n' >"$work/intel"
 expect "intel: stdout byte for byte, exit status, /dev/kvm" 5 "$work/intel" \
