@@ -27,7 +27,7 @@ expect() {
 }
 
 echo "TAP version 13"
-echo "1..15"
+echo "1..16"
 
 printf 'a\0b\r\n\377\nto stderr\n' >"$work/bytes"
 expect "amd: stdout is the command's stdout and stderr, byte for byte" 0 "$work/bytes" \
@@ -55,6 +55,10 @@ expect "--selftests adds the KVM selftests" 0 "$work/selftests" \
 expect "a kernel report after init fails the run even if the command succeeded" 125 "" \
 	-- sh -c 'echo "BUG: lab self-test" >/dev/kmsg'
 expect "a kernel panic fails the run" 125 "" -- sh -c 'echo c >/proc/sysrq-trigger'
+# --append: the arguments reach the kernel (a parameter it acts on, read back).
+printf 'N\n' >"$work/appended"
+expect "--append adds arguments to the kernel command line" 0 "$work/appended" \
+	--append kvm.enable_virt_at_load=0 -- cat /sys/module/kvm/parameters/enable_virt_at_load
 expect "--timeout ends a command that hangs with 124" 124 "" --timeout 30 -- sleep 1000
 expect "--icount with --cpu intel is refused" 2 "" --cpu intel --icount -- true
 expect "an unknown option is refused" 2 "" --frobnicate -- true
