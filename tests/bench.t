@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
 # The smoke test of make bench: tools/bench/run --quick in every lab and on
 # this machine; results.csv has its header and a row for every lab x
-# mechanism x op each can run; the table and the chart are made; sandbox.csv
+# mechanism x op each can run (SlimVM's, the peer of tools/peers/, in intel
+# and amd where its source is); the table and the chart are made; sandbox.csv
 # has a row for every lab x way x job of the sandbox stage (intel, amd). On
 # the default lab kernel, which the other suites built: it checks rows, not
 # figures.
@@ -16,6 +17,16 @@ CHECK_LOG=$out/check.out
 
 per_call="getpid read1 clock_gettime"
 workloads="udp_rr read64"
+# SlimVM's rows come where its source is (tools/peers/build-slimvm's test).
+slimvm_src=${SLIMVM_SRC:-$(cd .. && pwd)/shared/peers/slimvm}
+if [ -f "$slimvm_src/Makefile" ] && [ -f "$slimvm_src/core.c" ]; then
+	slimvm_labs="intel amd"
+	slimvm_note=", slimvm rows in intel and amd"
+else
+	slimvm_labs=
+	slimvm_note=" (no slimvm rows: SlimVM's source is not at $slimvm_src)"
+fi
+
 # lab mechanism op, for every row the lab must have; this machine has the
 # exit rows only if it has a KVM (some CI machines have none)
 expected_rows() {
@@ -25,12 +36,14 @@ expected_rows() {
 			echo "$lab native $op"
 			[ $lab = host ] && [ ! -c /dev/kvm ] || echo "$lab exit $op"
 			[ $lab = host ] || echo "$lab hypercall $op"
+			case " $slimvm_labs " in *" $lab "*) echo "$lab slimvm $op" ;; esac
 		done
 		for op in $per_call; do
 			for mech in ptrace seccomp_trap seccomp_unotify; do
 				echo "$lab $mech $op"
 			done
 			[ $lab = host ] || echo "$lab noop_hypercall $op"
+			case " $slimvm_labs " in *" $lab "*) echo "$lab slimvm_noop $op" ;; esac
 		done
 	done
 }
@@ -65,7 +78,7 @@ mkdir -p "$out"
 echo "1..5"
 check "tools/bench/run --quick runs in intel, amd, amd-wall and host, then the sandbox stage" \
 	tools/bench/run --quick --out "$out" --kernel default
-check "results.csv: its header, and a row for each lab x mechanism x op that lab can run$([ -c /dev/kvm ] || echo ' (host: no exit rows, no /dev/kvm)')" \
+check "results.csv: its header, and a row for each lab x mechanism x op that lab can run$([ -c /dev/kvm ] || echo ' (host: no exit rows, no /dev/kvm)')$slimvm_note" \
 	has_rows "$out/results.csv" lab,mechanism,op,calls,ns_per_call '[0-9]+,[0-9]+(\.[0-9]+)?' expected_rows
 check "the table has exit/hypercall for the labs and the chart is a PNG" \
 	sh -c "grep -Eq '^intel +getpid +exit .* [0-9]+\.[0-9]+\$' $out/table.txt &&

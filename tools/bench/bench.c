@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
 /*
  * hostcall-bench [--lab NAME] [--calls N] [--reps R] [--file-kib K] [--csv FILE]
+ *                [--mech NAME[,NAME]...]
  *
  * The cost of a system call through every mechanism a process whose code
  * runs in guest ring 0 could use, side by side with the native call, and two
  * workloads. Prints a table (median of R repetitions after a warm-up one,
  * with min and max); with --csv, appends rows "lab,mechanism,op,calls,
  * ns_per_call" to FILE. Mechanisms this machine cannot run are left out (the
- * hypercall where the kernel lacks KVM_CAP_X86_HOST_SYSCALL).
+ * hypercall where the kernel lacks KVM_CAP_X86_HOST_SYSCALL, SlimVM's
+ * without /dev/slimvm); --mech runs only those named. KVM and SlimVM cannot
+ * run in one process (slimvm.c): measure them in two.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -48,6 +51,8 @@ static const struct mechanism {
 	{ "ptrace", mech_ptrace },
 	{ "seccomp_trap", mech_seccomp_trap },
 	{ "seccomp_unotify", mech_seccomp_unotify },
+	{ "slimvm", mech_slimvm },
+	{ "slimvm_noop", mech_slimvm_noop },
 };
 #define NR_MECHANISMS	(sizeof(mechanisms) / sizeof(mechanisms[0]))
 
@@ -220,6 +225,7 @@ static struct figure results[NR_MECHANISMS][NR_OPS];
 struct options {
 	const char *lab, *csv;
 	long calls, reps, file_kib;
+	bool skip[NR_MECHANISMS];	/* left out by --mech */
 };
 
 /* Run @m on @op: a warm-up repetition, then the timed ones. */
@@ -278,8 +284,12 @@ static void print_table(const struct options *o)
 			if (!f->valid)
 				continue;
 			snprintf(range, sizeof(range), "[%.0f-%.0f]", f->min, f->max);
-			printf("%-16s %9.0f %21s %9.2f\n", mechanisms[m].name, f->median, range,
-			       native->valid ? f->median / native->median : 0);
+			printf("%-16s %9.0f %21s", mechanisms[m].name, f->median, range);
+			/* --mech may leave native out: it is then in another table. */
+			if (native->valid)
+				printf(" %9.2f\n", f->median / native->median);
+			else
+				printf(" %9s\n", "-");
 		}
 		if (hyper->valid && exit_path->valid)
 			printf("%-16s %9.2f\n", "exit/hypercall", exit_path->median / hyper->median);
@@ -306,8 +316,32 @@ static void write_csv(const struct options *o)
 static _Noreturn void usage(void)
 {
 	fprintf(stderr, "usage: hostcall-bench [--lab NAME] [--calls N] [--reps R] [--file-kib K] "
-		"[--csv FILE]\n");
+		"[--csv FILE] [--mech NAME[,NAME]...]\n");
 	exit(2);
+}
+
+/* --mech: skip every mechanism that the comma-separated @list does not name. */
+static void choose(const char *list, struct options *o)
+{
+	const char *p = list;
+
+	for (size_t m = 0; m < NR_MECHANISMS; m++)
+		o->skip[m] = true;
+	for (;;) {
+		size_t len = strcspn(p, ","), m = 0;
+
+		while (m < NR_MECHANISMS &&
+		       (strlen(mechanisms[m].name) != len || strncmp(p, mechanisms[m].name, len)))
+			m++;
+		if (m == NR_MECHANISMS) {
+			fprintf(stderr, "hostcall-bench: no mechanism '%.*s'\n", (int)len, p);
+			usage();
+		}
+		o->skip[m] = false;
+		if (!p[len])
+			return;
+		p += len + 1;
+	}
 }
 
 static long number(const char *arg, long max)
@@ -340,6 +374,8 @@ int main(int argc, char **argv)
 			o.reps = number(arg, MAX_REPS);
 		else if (!strcmp(argv[i], "--file-kib"))
 			o.file_kib = number(arg, 1 << 20);
+		else if (!strcmp(argv[i], "--mech") && arg)
+			choose(arg, &o);
 		else
 			usage();
 		i++;
@@ -357,8 +393,10 @@ int main(int argc, char **argv)
 	env.udp_fd = udp_pair();
 	env.file_fd = make_file(o.file_kib << 10, &file_checksum);
 	for (int op = 0; op < NR_OPS; op++) {
-		for (size_t m = 0; m < NR_MECHANISMS; m++)
-			results[m][op] = measure(&mechanisms[m], op, &env, pipe_write, &o);
+		for (size_t m = 0; m < NR_MECHANISMS; m++) {
+			if (!o.skip[m])
+				results[m][op] = measure(&mechanisms[m], op, &env, pipe_write, &o);
+		}
 	}
 	print_table(&o);
 	report_emulation();

@@ -42,6 +42,24 @@ struct op_env {
 
 typedef long (*mechanism_fn)(enum op op, const struct op_env *env, long warmup, long calls);
 
+/*
+ * How a mechanism runs fn(arg) in guest ring 0 of its VM @vm: fn's result,
+ * or -errno if the VM failed (hc_vm_call() for libhostcall's).
+ */
+typedef long (*guest_run_fn)(void *vm, long (*fn)(void *), void *arg);
+
+/*
+ * guest.c: the guest loops every such mechanism times, run by @run, @warmup
+ * times untimed then @calls times; the ns the timed ones took, or -errno.
+ * guest_op_timed(): @op by op_once(), whose system calls go through the
+ * guest's syscall entry. guest_hypercalls_timed(): the hypercall instruction
+ * of the CPU's vendor with rax = @nr, each of which must leave rax = @status.
+ */
+long guest_op_timed(guest_run_fn run, void *vm, enum op op, const struct op_env *env, long warmup,
+		    long calls);
+long guest_hypercalls_timed(guest_run_fn run, void *vm, unsigned long nr, long status, long warmup,
+			    long calls);
+
 /* guest.c: libhostcall; -ENODEV where the mode is not available here. */
 long mech_native(enum op op, const struct op_env *env, long warmup, long calls);
 long mech_hypercall(enum op op, const struct op_env *env, long warmup, long calls);
@@ -54,6 +72,9 @@ long mech_ptrace(enum op op, const struct op_env *env, long warmup, long calls);
 /* seccomp.c */
 long mech_seccomp_trap(enum op op, const struct op_env *env, long warmup, long calls);
 long mech_seccomp_unotify(enum op op, const struct op_env *env, long warmup, long calls);
+/* slimvm.c: the peer SlimVM's module (issue 17); -ENODEV without /dev/slimvm. */
+long mech_slimvm(enum op op, const struct op_env *env, long warmup, long calls);
+long mech_slimvm_noop(enum op op, const struct op_env *env, long warmup, long calls);
 
 /*
  * Fork a child for a mechanism that needs a process of its own, with

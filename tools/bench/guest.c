@@ -4,7 +4,10 @@
  * and the native one they are measured against: the same loop of op_once()
  * runs natively, in a VM in hypercall mode, and in a VM forced to the exit
  * path. Each run is timed on the host around hc_vm_call(), which adds one
- * entry and exit of the guest per run of thousands of calls.
+ * entry and exit of the guest per run of thousands of calls. The loops are
+ * also run by other means than libhostcall (slimvm.c), through
+ * guest_op_timed() and guest_hypercalls_timed(), so that every mechanism
+ * measures the same guest code.
  */
 #include <errno.h>
 #include <glob.h>
@@ -69,26 +72,43 @@ GUEST static long hypercall_loop(void *arg)
 	return 0;
 }
 
-/* @fn's loop *@l run @warmup times untimed, then @calls times timed, in @vm (NULL: natively). */
-static long timed(struct hc_vm *vm, long (*fn)(void *), struct loop *l, long warmup, long calls)
+/* libhostcall's guest_run_fn: fn(arg) in @vm, a struct hc_vm (NULL: natively). */
+static long hc_run(void *vm, long (*fn)(void *), void *arg)
+{
+	return vm ? hc_vm_call(vm, fn, arg) : fn(arg);
+}
+
+/* @fn's loop *@l run @warmup times untimed, then @calls times timed, by @run in @vm. */
+static long timed(guest_run_fn run, void *vm, long (*fn)(void *), struct loop *l, long warmup,
+		  long calls)
 {
 	long start, ret;
 
 	l->count = warmup;
-	ret = vm ? hc_vm_call(vm, fn, l) : fn(l);
+	ret = run(vm, fn, l);
 	if (ret < 0)
 		return ret;
 	l->count = calls;
 	start = now_ns();
-	ret = vm ? hc_vm_call(vm, fn, l) : fn(l);
+	ret = run(vm, fn, l);
 	return ret < 0 ? ret : now_ns() - start;
 }
 
-static long timed_op(struct hc_vm *vm, enum op op, const struct op_env *env, long warmup, long calls)
+long guest_op_timed(guest_run_fn run, void *vm, enum op op, const struct op_env *env, long warmup,
+		    long calls)
 {
 	struct loop l = { .op = op, .env = env };
 
-	return timed(vm, op_loop, &l, warmup, calls);
+	return timed(run, vm, op_loop, &l, warmup, calls);
+}
+
+long guest_hypercalls_timed(guest_run_fn run, void *vm, unsigned long nr, long status, long warmup,
+			    long calls)
+{
+	struct loop l = { .nr = nr, .status = status };
+
+	amd = cpu_is_amd();	/* which instruction hypercall_loop() makes */
+	return timed(run, vm, hypercall_loop, &l, warmup, calls);
 }
 
 /* The VM of each mode, made on first use; NULL if this kernel lacks the mode. */
@@ -111,21 +131,21 @@ static struct hc_vm *vm_of(int mode)
 
 long mech_native(enum op op, const struct op_env *env, long warmup, long calls)
 {
-	return timed_op(NULL, op, env, warmup, calls);
+	return guest_op_timed(hc_run, NULL, op, env, warmup, calls);
 }
 
 long mech_hypercall(enum op op, const struct op_env *env, long warmup, long calls)
 {
 	struct hc_vm *vm = vm_of(HC_MODE_HYPERCALL);
 
-	return vm ? timed_op(vm, op, env, warmup, calls) : -ENODEV;
+	return vm ? guest_op_timed(hc_run, vm, op, env, warmup, calls) : -ENODEV;
 }
 
 long mech_exit(enum op op, const struct op_env *env, long warmup, long calls)
 {
 	struct hc_vm *vm = vm_of(HC_MODE_EXIT);
 
-	return vm ? timed_op(vm, op, env, warmup, calls) : -ENODEV;
+	return vm ? guest_op_timed(hc_run, vm, op, env, warmup, calls) : -ENODEV;
 }
 
 /*
@@ -136,12 +156,12 @@ long mech_exit(enum op op, const struct op_env *env, long warmup, long calls)
 long mech_noop_hypercall(enum op op, const struct op_env *env, long warmup, long calls)
 {
 	struct hc_vm *vm = vm_of(HC_MODE_HYPERCALL);
-	struct loop l = { .nr = NOOP_HYPERCALL, .status = -KVM_ENOSYS };
 
 	(void)env;
 	if (!ops[op].per_call)
 		return -EOPNOTSUPP;
-	return vm ? timed(vm, hypercall_loop, &l, warmup, calls) : -ENODEV;
+	return vm ? guest_hypercalls_timed(hc_run, vm, NOOP_HYPERCALL, -KVM_ENOSYS, warmup, calls) :
+		    -ENODEV;
 }
 
 /* KVM's count of instructions it emulated, over every VM (debugfs), or -1. */
@@ -212,7 +232,7 @@ void report_breakdown(long calls)
 	printf("\nhypercall path, per call: ns, and the step's own ns\n");
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		struct loop l = steps[i].l;
-		long ns = timed(vm, hypercall_loop, &l, calls / 10, calls);
+		long ns = timed(hc_run, vm, hypercall_loop, &l, calls / 10, calls);
 
 		if (ns < 0) {
 			printf("%-70s failed: %ld\n", steps[i].what, ns);
