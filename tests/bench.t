@@ -27,6 +27,17 @@ else
 	slimvm_note=" (no slimvm rows: SlimVM's source is not at $slimvm_src)"
 fi
 
+# seccomp_unotify_sync needs Linux 6.6 (the labs run 6.12).
+kernel_at_least_6_6() {
+	local v=$1 major minor
+	major=${v%%.*}
+	minor=${v#*.}
+	minor=${minor%%[!0-9]*}
+	[ "$major" -gt 6 ] || { [ "$major" -eq 6 ] && [ "$minor" -ge 6 ]; }
+}
+host_sync=0
+kernel_at_least_6_6 "$(uname -r)" && host_sync=1
+
 # lab mechanism op, for every row the lab must have; this machine has the
 # exit rows only if it has a KVM (some CI machines have none)
 expected_rows() {
@@ -42,6 +53,7 @@ expected_rows() {
 			for mech in ptrace seccomp_trap seccomp_unotify; do
 				echo "$lab $mech $op"
 			done
+			[ $lab = host ] && [ $host_sync = 0 ] || echo "$lab seccomp_unotify_sync $op"
 			[ $lab = host ] || echo "$lab noop_hypercall $op"
 			case " $slimvm_labs " in *" $lab "*) echo "$lab slimvm_noop $op" ;; esac
 		done

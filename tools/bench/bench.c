@@ -51,6 +51,7 @@ static const struct mechanism {
 	{ "ptrace", mech_ptrace },
 	{ "seccomp_trap", mech_seccomp_trap },
 	{ "seccomp_unotify", mech_seccomp_unotify },
+	{ "seccomp_unotify_sync", mech_seccomp_unotify_sync },
 	{ "slimvm", mech_slimvm },
 	{ "slimvm_noop", mech_slimvm_noop },
 };
@@ -276,7 +277,7 @@ static void print_table(const struct options *o)
 		const struct figure *native = &results[0][op];
 		const struct figure *hyper = &results[1][op], *exit_path = &results[2][op];
 
-		printf("\n%-16s %9s %21s %9s\n", ops[op].name, "ns", "[min-max]", "x native");
+		printf("\n%-20s %9s %21s %9s\n", ops[op].name, "ns", "[min-max]", "x native");
 		for (size_t m = 0; m < NR_MECHANISMS; m++) {
 			const struct figure *f = &results[m][op];
 			char range[32];
@@ -284,7 +285,7 @@ static void print_table(const struct options *o)
 			if (!f->valid)
 				continue;
 			snprintf(range, sizeof(range), "[%.0f-%.0f]", f->min, f->max);
-			printf("%-16s %9.0f %21s", mechanisms[m].name, f->median, range);
+			printf("%-20s %9.0f %21s", mechanisms[m].name, f->median, range);
 			/* --mech may leave native out: it is then in another table. */
 			if (native->valid)
 				printf(" %9.2f\n", f->median / native->median);
@@ -292,7 +293,7 @@ static void print_table(const struct options *o)
 				printf(" %9s\n", "-");
 		}
 		if (hyper->valid && exit_path->valid)
-			printf("%-16s %9.2f\n", "exit/hypercall", exit_path->median / hyper->median);
+			printf("%-20s %9.2f\n", "exit/hypercall", exit_path->median / hyper->median);
 	}
 }
 

@@ -72,6 +72,7 @@ long mech_ptrace(enum op op, const struct op_env *env, long warmup, long calls);
 /* seccomp.c */
 long mech_seccomp_trap(enum op op, const struct op_env *env, long warmup, long calls);
 long mech_seccomp_unotify(enum op op, const struct op_env *env, long warmup, long calls);
+long mech_seccomp_unotify_sync(enum op op, const struct op_env *env, long warmup, long calls);
 /* slimvm.c: the peer SlimVM's module (issue 17); -ENODEV without /dev/slimvm. */
 long mech_slimvm(enum op op, const struct op_env *env, long warmup, long calls);
 long mech_slimvm_noop(enum op op, const struct op_env *env, long warmup, long calls);
