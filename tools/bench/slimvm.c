@@ -186,11 +186,12 @@ static int find_windows(struct slimvm *vm)
 				break;
 			}
 			/* GPA 0 stays unused: gpa_of() answers 0 for "none". */
-			vm->windows[vm->nr_windows++] = (struct slimvm_region){
+			vm->windows[vm->nr_windows] = (struct slimvm_region){
 				.hva = w << WINDOW_SHIFT,
 				.gpa = (uint64_t)(vm->nr_windows + 1) << WINDOW_SHIFT,
 				.size = 1UL << WINDOW_SHIFT,
 			};
+			vm->nr_windows++;
 		}
 	}
 	fclose(maps);
