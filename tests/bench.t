@@ -17,14 +17,13 @@ CHECK_LOG=$out/check.out
 
 per_call="getpid read1 clock_gettime"
 workloads="udp_rr read64"
-# SlimVM's rows come where its source is (tools/peers/build-slimvm's test).
-slimvm_src=${SLIMVM_SRC:-$(cd .. && pwd)/shared/peers/slimvm}
-if [ -f "$slimvm_src/Makefile" ] && [ -f "$slimvm_src/core.c" ]; then
+# SlimVM's rows come where its source is, as tools/peers/build-slimvm finds it.
+if tools/peers/build-slimvm --has-source 2>/dev/null; then
 	slimvm_labs="intel amd"
 	slimvm_note=", slimvm rows in intel and amd"
 else
 	slimvm_labs=
-	slimvm_note=" (no slimvm rows: SlimVM's source is not at $slimvm_src)"
+	slimvm_note=" (no slimvm rows: $(tools/peers/build-slimvm --has-source 2>&1))"
 fi
 
 # seccomp_unotify_sync needs Linux 6.6 (the labs run 6.12).
