@@ -5,7 +5,7 @@
 # make lab      build the lab: kernel with kernel/patches, KVM selftests, initramfs
 # make test     every test, host and lab; last line "N passed, N failed, N skipped"
 # make demo     the lab running KVM inside both emulated vendors
-# make bench    hostcall-bench in both labs and here: build/bench/{results.csv,table.txt,*.png}
+# make bench    hostcall-bench in both labs and here, whole programs, traced paths: build/bench/
 # make fuzz     hostcall-fuzz's long campaign under the debug lab kernel (tests/fuzz/campaign)
 # make regress  the KVM selftests on the lab kernels with and without the series, a table
 # make coverage which lines the series adds to the kernel make test's lab suites run (gcov): build/coverage/report.txt

@@ -86,8 +86,8 @@ has_rows() {
 }
 
 mkdir -p "$out"
-echo "1..5"
-check "tools/bench/run --quick runs in intel, amd, amd-wall and host, then the sandbox stage" \
+echo "1..6"
+check "tools/bench/run --quick runs in intel, amd, amd-wall and host, then the sandbox and paths stages" \
 	tools/bench/run --quick --out "$out" --kernel default
 check "results.csv: its header, and a row for each lab x mechanism x op that lab can run$([ -c /dev/kvm ] || echo ' (host: no exit rows, no /dev/kvm)')$slimvm_note" \
 	has_rows "$out/results.csv" lab,mechanism,op,calls,ns_per_call '[0-9]+,[0-9]+(\.[0-9]+)?' expected_rows
@@ -101,3 +101,19 @@ check "sandbox.csv: its header, and a row for each lab x way x job, ns > 0" \
 check "the hypercall path's breakdown runs every step in intel and amd" \
 	sh -c "grep -q '^call made: getpid' $out/intel.out && grep -q '^call made: getpid' $out/amd.out &&
 	       ! grep -q 'failed:' $out/intel.out $out/amd.out"
+# The paths stage: one getpid traced per mechanism, each function named, so
+# that the getpid itself is found in every path that makes it.
+traced="native hypercall exit noop_hypercall${slimvm_labs:+ slimvm slimvm_noop}"
+paths_ok() {
+	local header total call
+	header=$(head -n 1 "$out/paths.txt" | sed 's/^instructions per getpid *//' | tr -s ' ')
+	[ "$header" = "$traced" ] || { echo "columns: $header, want $traced"; return 1; }
+	total=$(grep '^total ' "$out/paths.txt") call=$(grep '^the system call itself ' "$out/paths.txt")
+	echo "$total" | awk '{ for (i = 2; i <= NF; i++) if ($i < 1) exit 1 }' || { echo "$total"; return 1; }
+	# getpid runs in all but the no-op hypercalls
+	echo "$call" | awk -v cols="$traced" '{ n = split(cols, c, " ")
+		for (i = 1; i <= n; i++) if ((c[i] ~ /noop/) != ($(i + 4) == 0)) exit 1 }' ||
+		{ echo "$call"; return 1; }
+}
+check "paths.txt: intel traces one getpid for $traced; each path has instructions and, but the no-ops, the call" \
+	paths_ok

@@ -27,7 +27,7 @@ expect() {
 }
 
 echo "TAP version 13"
-echo "1..16"
+echo "1..19"
 
 printf 'a\0b\r\n\377\nto stderr\n' >"$work/bytes"
 expect "amd: stdout is the command's stdout and stderr, byte for byte" 0 "$work/bytes" \
@@ -63,6 +63,8 @@ expect "--timeout ends a command that hangs with 124" 124 "" --timeout 30 -- sle
 expect "--icount with --cpu intel is refused" 2 "" --cpu intel --icount -- true
 expect "an unknown option is refused" 2 "" --frobnicate -- true
 expect "--icount boots and runs" 0 "" --icount -- true
+expect "--trace with --cpu amd is refused" 2 "" --trace "$work/trace" --trace-pairs 1 -- true
+expect "--trace without --trace-pairs is refused" 2 "" --cpu intel --trace "$work/trace" -- true
 
 # --bzimage: the image given boots; lab/build makes the initramfs, no kernel.
 if lab/run --bzimage build/kernel/default/bzImage -- true >"$work/out" 2>"$work/err" &&
@@ -76,3 +78,17 @@ fi
 printf 'x\0y\nintel err\n' >"$work/intel"
 expect "intel: stdout byte for byte, exit status, /dev/kvm" 5 "$work/intel" \
 	--cpu intel -- sh -c 'printf "x\\0y\\n"; echo "intel err" >&2; test -c /dev/kvm && exit 5'
+
+# --trace: a command that makes fewer pairs than promised would boot the lab
+# again with tracing on (Bochs's debugger resumes at the reboot): the run
+# must end at once, with the count. tests/bench.t's paths stage reads a trace
+# that has them all.
+lab/run --cpu intel --trace "$work/trace" --trace-pairs 2 --timeout 300 -- \
+	sh -c 'hostcall-bench --trace --mech native' >"$work/out" 2>"$work/err"
+status=$?
+if [ $status -eq 125 ] && grep -q 'trace-pairs 2, but the command made 2 magic breakpoints' "$work/err"; then
+	ok "intel: --trace with fewer pairs than --trace-pairs ends with 125 and the count"
+else
+	not_ok "intel: --trace with fewer pairs than --trace-pairs ends with 125 and the count" \
+		"exit status $status; stderr ends: $(tail -n 3 "$work/err")"
+fi

@@ -2,6 +2,7 @@
 /*
  * hostcall-bench [--lab NAME] [--calls N] [--reps R] [--file-kib K] [--csv FILE]
  *                [--mech NAME[,NAME]...]
+ * hostcall-bench --trace [--mech NAME[,NAME]...]
  *
  * The cost of a system call through every mechanism a process whose code
  * runs in guest ring 0 could use, side by side with the native call, and two
@@ -11,6 +12,12 @@
  * hypercall where the kernel lacks KVM_CAP_X86_HOST_SYSCALL, SlimVM's
  * without /dev/slimvm); --mech runs only those named. KVM and SlimVM cannot
  * run in one process (slimvm.c): measure them in two.
+ *
+ * --trace: for each mechanism that runs guest.c's loops (native, hypercall,
+ * exit, noop_hypercall, slimvm, slimvm_noop; those --mech names, in this
+ * order), prints "trace N: NAME" and makes one getpid between two trace
+ * marks, for lab/run --trace in the Intel lab (tools/bench/paths); a pair
+ * with nothing between where the mechanism cannot run here.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -43,17 +50,18 @@ const struct op_info ops[NR_OPS] = {
 static const struct mechanism {
 	const char *name;
 	mechanism_fn run;
+	bool traced;		/* runs guest.c's loops, which --trace marks */
 } mechanisms[] = {
-	{ "native", mech_native },
-	{ "hypercall", mech_hypercall },
-	{ "exit", mech_exit },
-	{ "noop_hypercall", mech_noop_hypercall },
-	{ "ptrace", mech_ptrace },
-	{ "seccomp_trap", mech_seccomp_trap },
-	{ "seccomp_unotify", mech_seccomp_unotify },
-	{ "seccomp_unotify_sync", mech_seccomp_unotify_sync },
-	{ "slimvm", mech_slimvm },
-	{ "slimvm_noop", mech_slimvm_noop },
+	{ "native", mech_native, true },
+	{ "hypercall", mech_hypercall, true },
+	{ "exit", mech_exit, true },
+	{ "noop_hypercall", mech_noop_hypercall, true },
+	{ "ptrace", mech_ptrace, false },
+	{ "seccomp_trap", mech_seccomp_trap, false },
+	{ "seccomp_unotify", mech_seccomp_unotify, false },
+	{ "seccomp_unotify_sync", mech_seccomp_unotify_sync, false },
+	{ "slimvm", mech_slimvm, true },
+	{ "slimvm_noop", mech_slimvm_noop, true },
 };
 #define NR_MECHANISMS	(sizeof(mechanisms) / sizeof(mechanisms[0]))
 
@@ -226,6 +234,7 @@ static struct figure results[NR_MECHANISMS][NR_OPS];
 struct options {
 	const char *lab, *csv;
 	long calls, reps, file_kib;
+	bool trace;
 	bool skip[NR_MECHANISMS];	/* left out by --mech */
 };
 
@@ -317,8 +326,32 @@ static void write_csv(const struct options *o)
 static _Noreturn void usage(void)
 {
 	fprintf(stderr, "usage: hostcall-bench [--lab NAME] [--calls N] [--reps R] [--file-kib K] "
-		"[--csv FILE] [--mech NAME[,NAME]...]\n");
+		"[--csv FILE] [--mech NAME[,NAME]...]\n"
+		"       hostcall-bench --trace [--mech NAME[,NAME]...]\n");
 	exit(2);
+}
+
+/* --trace: a getpid of each mechanism chosen, between two trace marks. */
+static int trace(const struct options *o, const struct op_env *env)
+{
+	int pair = 0;
+
+	trace_marks = true;
+	for (size_t m = 0; m < NR_MECHANISMS; m++) {
+		long marked = trace_marked_runs, ret;
+
+		if (o->skip[m] || !mechanisms[m].traced)
+			continue;
+		printf("trace %d: %s\n", ++pair, mechanisms[m].name);
+		fflush(stdout);
+		ret = mechanisms[m].run(OP_GETPID, env, 100, 100);
+		if (ret < 0)
+			printf("trace %d: %s could not run: %s\n", pair, mechanisms[m].name,
+			       strerror(-ret));
+		if (trace_marked_runs == marked)
+			trace_marks_empty();
+	}
+	return 0;
 }
 
 /* --mech: skip every mechanism that the comma-separated @list does not name. */
@@ -336,6 +369,11 @@ static void choose(const char *list, struct options *o)
 			m++;
 		if (m == NR_MECHANISMS) {
 			fprintf(stderr, "hostcall-bench: no mechanism '%.*s'\n", (int)len, p);
+			usage();
+		}
+		if (o->trace && !mechanisms[m].traced) {
+			fprintf(stderr, "hostcall-bench: --trace: %s does not run guest.c's loops\n",
+				mechanisms[m].name);
 			usage();
 		}
 		o->skip[m] = false;
@@ -358,6 +396,7 @@ static long number(const char *arg, long max)
 int main(int argc, char **argv)
 {
 	struct options o = { .lab = "host", .calls = 20000, .reps = 5, .file_kib = 16384 };
+	const char *mech_list = NULL;
 	struct op_env env;
 	int pipe_write;
 	cpu_set_t cpu;
@@ -365,6 +404,10 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *arg = i + 1 < argc ? argv[i + 1] : NULL;
 
+		if (!strcmp(argv[i], "--trace")) {
+			o.trace = true;
+			continue;
+		}
 		if (!strcmp(argv[i], "--lab") && arg)
 			o.lab = arg;
 		else if (!strcmp(argv[i], "--csv") && arg)
@@ -376,11 +419,13 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--file-kib"))
 			o.file_kib = number(arg, 1 << 20);
 		else if (!strcmp(argv[i], "--mech") && arg)
-			choose(arg, &o);
+			mech_list = arg;
 		else
 			usage();
 		i++;
 	}
+	if (mech_list)
+		choose(mech_list, &o);
 	/*
 	 * One CPU for everything, children and threads included: ptrace and
 	 * USER_NOTIF wake another task per call, and across CPUs the figures
@@ -393,6 +438,8 @@ int main(int argc, char **argv)
 	env.pipe_fd = make_pipe(o.calls + o.calls / 10, &pipe_write);
 	env.udp_fd = udp_pair();
 	env.file_fd = make_file(o.file_kib << 10, &file_checksum);
+	if (o.trace)
+		return trace(&o, &env);
 	for (int op = 0; op < NR_OPS; op++) {
 		for (size_t m = 0; m < NR_MECHANISMS; m++) {
 			if (!o.skip[m])

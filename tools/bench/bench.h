@@ -60,6 +60,17 @@ long guest_op_timed(guest_run_fn run, void *vm, enum op op, const struct op_env 
 long guest_hypercalls_timed(guest_run_fn run, void *vm, unsigned long nr, long status, long warmup,
 			    long calls);
 
+/*
+ * guest.c, for --trace: with trace_marks set, each guest_*_timed() makes one
+ * more call, untimed, between two trace marks (Bochs's magic breakpoints:
+ * lab/run --trace), and counts it in trace_marked_runs.
+ * trace_marks_empty() makes a pair with nothing between, for a mechanism
+ * that could not run, so that the lab's count of pairs still holds.
+ */
+extern bool trace_marks;
+extern long trace_marked_runs;
+void trace_marks_empty(void);
+
 /* guest.c: libhostcall; -ENODEV where the mode is not available here. */
 long mech_native(enum op op, const struct op_env *env, long warmup, long calls);
 long mech_hypercall(enum op op, const struct op_env *env, long warmup, long calls);

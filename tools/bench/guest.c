@@ -39,37 +39,74 @@ struct loop {
 	unsigned long nr;
 	struct pt_regs *regs;
 	long syscall_nr, status;
+	bool marked;		/* one more call after the loop, between trace marks */
 };
+
+bool trace_marks;
+long trace_marked_runs;
+
+/*
+ * Bochs's magic breakpoint, xchg %bx,%bx (elsewhere an instruction that
+ * changes nothing): lab/run --trace records every instruction that the
+ * emulated CPU, guest and host, runs between two of them.
+ */
+static inline __attribute__((target("general-regs-only"), always_inline))
+void trace_mark(void)
+{
+	__asm__ volatile("xchg %%bx, %%bx" ::: "memory");
+}
+
+void trace_marks_empty(void)
+{
+	trace_mark();
+	trace_mark();
+}
 
 GUEST static long op_loop(void *arg)
 {
 	const struct loop *l = arg;
+	long ret;
 
 	for (long i = 0; i < l->count; i++) {
-		long ret = op_once(l->op, l->env);
-
+		ret = op_once(l->op, l->env);
 		if (ret < 0)
 			return ret;
 	}
-	return 0;
+	if (!l->marked)
+		return 0;
+	trace_mark();
+	ret = op_once(l->op, l->env);
+	trace_mark();
+	return ret < 0 ? ret : 0;
 }
 
 static bool amd;
+
+/* One hypercall as @l says: false unless it answers l->status. */
+static inline __attribute__((target("general-regs-only"), always_inline))
+bool hypercall_once(const struct loop *l)
+{
+	if (l->regs)
+		l->regs->rax = l->syscall_nr;
+	return kvm_hypercall(amd, l->nr, l->regs) == l->status;
+}
 
 /* l->count hypercalls as l says, each of which must answer l->status. */
 GUEST static long hypercall_loop(void *arg)
 {
 	const struct loop *l = arg;
-	long status = 0;
+	bool answered;
 
 	for (long i = 0; i < l->count; i++) {
-		if (l->regs)
-			l->regs->rax = l->syscall_nr;
-		status = kvm_hypercall(amd, l->nr, l->regs);
-		if (status != l->status)
+		if (!hypercall_once(l))
 			return -EPROTO;
 	}
-	return 0;
+	if (!l->marked)
+		return 0;
+	trace_mark();
+	answered = hypercall_once(l);
+	trace_mark();
+	return answered ? 0 : -EPROTO;
 }
 
 /* libhostcall's guest_run_fn: fn(arg) in @vm, a struct hc_vm (NULL: natively). */
@@ -82,7 +119,7 @@ static long hc_run(void *vm, long (*fn)(void *), void *arg)
 static long timed(guest_run_fn run, void *vm, long (*fn)(void *), struct loop *l, long warmup,
 		  long calls)
 {
-	long start, ret;
+	long start, ns, ret;
 
 	l->count = warmup;
 	ret = run(vm, fn, l);
@@ -91,7 +128,15 @@ static long timed(guest_run_fn run, void *vm, long (*fn)(void *), struct loop *l
 	l->count = calls;
 	start = now_ns();
 	ret = run(vm, fn, l);
-	return ret < 0 ? ret : now_ns() - start;
+	ns = now_ns() - start;
+	if (ret >= 0 && trace_marks) {
+		/* untimed: a call, then the traced one */
+		l->count = 1;
+		l->marked = true;
+		trace_marked_runs++;
+		ret = run(vm, fn, l);
+	}
+	return ret < 0 ? ret : ns;
 }
 
 long guest_op_timed(guest_run_fn run, void *vm, enum op op, const struct op_env *env, long warmup,
