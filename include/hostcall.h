@@ -73,8 +73,9 @@ HC_API int hc_in_guest(void);
  * with @regs and returns when ring 3 makes a system call or takes an
  * exception, with @regs as ring 3 left them. Ring 3 reaches only the pages
  * in the ranges given to hc_vm_set_user(), with the host's permissions
- * there (readable, writable; all are executable); it cannot use I/O ports,
- * privileged instructions, or the hypercall.
+ * there (readable, writable, executable: where the CPU has NX; else all are
+ * executable); it cannot use I/O ports, privileged instructions, or the
+ * hypercall.
  */
 struct hc_user_regs {
 	unsigned long rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
@@ -93,6 +94,18 @@ struct hc_user_regs {
  * first hc_vm_call()), else -EBUSY.
  */
 HC_API int hc_vm_set_user(struct hc_vm *vm, void *start, unsigned long len, int user);
+
+/*
+ * In guest ring 0, after the process changed its mappings in [start, start
+ * + len) (munmap, mprotect, mmap over them): the guest's entries there are
+ * dropped and this vCPU's TLB flushed, so that the next access takes the
+ * host's permissions then. Without it, ring 3 may go on executing a page
+ * that is no longer executable (an access lost otherwise faults anyway).
+ * Other vCPUs of the VM keep what they cached until they call it too.
+ * -EPERM outside guest ring 0; -EINVAL for a range not page aligned, or
+ * if this code does not run in a vCPU of @vm.
+ */
+HC_API int hc_vm_remapped(struct hc_vm *vm, void *start, unsigned long len);
 
 /* hc_user_run() results. */
 #define HC_USER_SYSCALL		1	/* rax the number, rip past the syscall instruction */

@@ -32,6 +32,7 @@
 #define EFER_SCE	(1ULL << 0)
 #define EFER_LME	(1ULL << 8)
 #define EFER_LMA	(1ULL << 10)
+#define EFER_NXE	(1ULL << 11)
 
 #define MSR_STAR		0xc0000081
 #define MSR_LSTAR		0xc0000082
@@ -73,7 +74,7 @@ static uint64_t xgetbv0(void)
 
 /*
  * What every vCPU of @vm shares: CPUID, vendor, address width, FSGSBASE,
- * XCR0, GDT, IDT.
+ * NX, XCR0, GDT, IDT.
  */
 int hc_cpu_init_vm(struct hc_vm *vm)
 {
@@ -102,6 +103,8 @@ int hc_cpu_init_vm(struct hc_vm *vm)
 	vm->phys_bits = leaf ? leaf->eax & 0xff : 36;
 	leaf = cpuid_entry(vm->cpuid, 7);
 	vm->fsgsbase = leaf && (leaf->ebx & 1);
+	leaf = cpuid_entry(vm->cpuid, 0x80000001);
+	vm->nx = leaf && (leaf->edx & (1U << 20));
 	leaf = cpuid_entry(vm->cpuid, 1);
 	if (leaf && (leaf->ecx & (1U << 26))) {	/* XSAVE, so Linux enabled it for us */
 		leaf = cpuid_entry(vm->cpuid, 0xd);
@@ -124,7 +127,7 @@ int hc_cpu_init_vm(struct hc_vm *vm)
 			     0x8eULL << 40 | (stub >> 16 & 0xffff) << 48;
 		idt[2 * v + 1] = stub >> 32;
 	}
-	return hc_paging_pin(vm, vm->sys, HC_PAGE_SIZE, false);
+	return hc_paging_pin(vm, vm->sys, HC_PAGE_SIZE, 0);
 }
 
 static struct kvm_segment segment(uint16_t selector, uint8_t type, uint64_t base)
@@ -172,7 +175,7 @@ static int set_sregs(struct hc_vcpu *vcpu)
 		sregs.cr4 |= CR4_OSXSAVE;
 	if (vm->fsgsbase)	/* the thread may read its bases itself */
 		sregs.cr4 |= CR4_FSGSBASE;
-	sregs.efer = EFER_SCE | EFER_LME | EFER_LMA;
+	sregs.efer = EFER_SCE | EFER_LME | EFER_LMA | (vm->nx ? EFER_NXE : 0);
 	return ioctl(vcpu->fd, KVM_SET_SREGS, &sregs) < 0 ? -errno : 0;
 }
 
@@ -309,7 +312,7 @@ struct hc_vcpu *hc_vcpu_create(struct hc_vm *vm)
 		goto fail_errno;
 	*(uint64_t *)(vcpu->tss + TSS_IST1) = (uintptr_t)vcpu->tss + TSS_AREA_SIZE;
 	*(uint16_t *)(vcpu->tss + 0x66) = TSS_LIMIT + 1;	/* no I/O bitmap */
-	ret = hc_paging_pin(vm, vcpu->tss, TSS_AREA_SIZE, true);
+	ret = hc_paging_pin(vm, vcpu->tss, TSS_AREA_SIZE, PROT_WRITE);
 	if (!ret)
 		ret = hc_vcpu_reset(vcpu);
 	if (ret)

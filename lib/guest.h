@@ -13,10 +13,12 @@
  *   SYSCALL    a struct pt_regs holding a call the host thread must make;
  *              rax is the hypercall's status (KVM_HC_HOST_SYSCALL in exit mode)
  *   EXCEPTION  a struct hc_exception_frame; resumed only if it was resolved
+ *   REMAPPED   hc_vm_remapped(): the page table entries of [rbx, rcx) go
  */
 #define HC_PORT_DONE		0x10
 #define HC_PORT_SYSCALL		0x11
 #define HC_PORT_EXCEPTION	0x12
+#define HC_PORT_REMAPPED	0x13
 
 #define HC_SEL_CODE	0x08
 #define HC_SEL_DATA	0x10

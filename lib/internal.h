@@ -66,6 +66,7 @@ struct hc_vm {
 	unsigned int flags;
 	bool amd;
 	bool fsgsbase;		/* the guest may use rdfsbase and the like: hc_user_run() does */
+	bool nx;		/* EFER.NXE: pages the host cannot execute are not executable */
 	size_t run_size;
 	unsigned int phys_bits;
 	uint64_t xcr0;
@@ -92,8 +93,9 @@ struct hc_vm {
 /* paging.c */
 int hc_paging_init(struct hc_vm *vm);
 void hc_paging_free(struct hc_vm *vm);
-int hc_paging_pin(struct hc_vm *vm, const void *start, size_t len, bool writable);
-int hc_paging_fault(struct hc_vm *vm, uint64_t addr, bool write, bool user);
+int hc_paging_pin(struct hc_vm *vm, const void *start, size_t len, int prot);
+void hc_paging_forget_range(struct hc_vm *vm, uint64_t start, uint64_t end);
+int hc_paging_fault(struct hc_vm *vm, uint64_t addr, bool write, bool fetch, bool user);
 void hc_paging_forget(struct hc_vm *vm);
 
 /* cpu.c */

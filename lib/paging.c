@@ -9,8 +9,9 @@
  * page tables translate each address of the window to that GPA.
  *
  * Entries are made lazily, from the guest's page faults, with the host
- * mapping's permissions: present if readable, writable if writable, 2 MiB at
- * a time where the whole 2 MiB is mapped alike, else 4 KiB pages. A fault on
+ * mapping's permissions: present if readable, writable if writable,
+ * executable only if executable (where the CPU has NX), 2 MiB at a time
+ * where the whole 2 MiB is mapped alike, else 4 KiB pages. A fault on
  * memory the process does not have is reported with its address. Entries go
  * stale when the process unmaps or protects memory; KVM then fails KVM_RUN
  * with -EFAULT, and run.c drops every entry (hc_paging_forget()) so that the
@@ -33,6 +34,7 @@
 #define PTE_USER	(1ULL << 2)
 #define PTE_LARGE	(1ULL << 7)
 #define PTE_PINNED	(1ULL << 9)	/* ignored by the CPU: never dropped */
+#define PTE_NX		(1ULL << 63)
 #define PTE_ADDR	0x000ffffffffff000ULL
 
 #define TABLES_SIZE	(64UL << 20)	/* reserved, not committed */
@@ -43,6 +45,7 @@
 #define PROT_R	1
 #define PROT_W	2
 #define PROT_U	4
+#define PROT_X	8
 
 static uint64_t *table(struct hc_vm *vm, uint64_t entry)
 {
@@ -127,12 +130,12 @@ static uint64_t *page_table(struct hc_vm *vm, uint64_t *pde)
 	return next_table(vm, pde);
 }
 
-static uint64_t leaf(uint64_t gpa, uint8_t prot)
+static uint64_t leaf(struct hc_vm *vm, uint64_t gpa, uint8_t prot)
 {
 	if (!(prot & PROT_R))
 		return 0;
 	return gpa | PTE_PRESENT | (prot & PROT_W ? PTE_WRITABLE : 0) |
-	       (prot & PROT_U ? PTE_USER : 0);
+	       (prot & PROT_U ? PTE_USER : 0) | (vm->nx && !(prot & PROT_X) ? PTE_NX : 0);
 }
 
 /* Parse "start-end perms" at the head of a /proc/self/maps line. */
@@ -158,7 +161,7 @@ static bool parse_maps_line(const char *line, uint64_t *start, uint64_t *end, ui
 	}
 	if (*p != ' ' || field != end)
 		return false;
-	*prot = (p[1] == 'r' ? PROT_R : 0) | (p[2] == 'w' ? PROT_W : 0);
+	*prot = (p[1] == 'r' ? PROT_R : 0) | (p[2] == 'w' ? PROT_W : 0) | (p[3] == 'x' ? PROT_X : 0);
 	return true;
 }
 
@@ -216,14 +219,15 @@ static int region_prot(uint64_t region, uint8_t prot[ENTRIES])
 }
 
 /*
- * A guest page fault at @addr, by ring 3 if @user: map its 2 MiB as the host
- * has it, or -EFAULT if the host (or hc_vm_set_user()) gives no such access
- * there either.
+ * A guest page fault at @addr, by ring 3 if @user, an instruction fetch if
+ * @fetch: map its 2 MiB as the host has it, or -EFAULT if the host (or
+ * hc_vm_set_user()) gives no such access there either.
  */
-int hc_paging_fault(struct hc_vm *vm, uint64_t addr, bool write, bool user)
+int hc_paging_fault(struct hc_vm *vm, uint64_t addr, bool write, bool fetch, bool user)
 {
 	uint64_t region = addr & ~(REGION_SIZE - 1), gpa, *pde, *pt;
-	uint8_t prot[ENTRIES], want = PROT_R | (write ? PROT_W : 0) | (user ? PROT_U : 0);
+	uint8_t prot[ENTRIES], want = PROT_R | (write ? PROT_W : 0) | (user ? PROT_U : 0) |
+				      (fetch && vm->nx ? PROT_X : 0);
 	int ret, i;
 	bool alike = true;
 
@@ -246,7 +250,7 @@ int hc_paging_fault(struct hc_vm *vm, uint64_t addr, bool write, bool user)
 	if (ret)
 		goto out;
 	if (alike && (!(*pde & PTE_PRESENT) || (*pde & PTE_LARGE))) {
-		set_entry(pde, leaf(gpa, prot[0]) | PTE_LARGE);
+		set_entry(pde, leaf(vm, gpa, prot[0]) | PTE_LARGE);
 		goto out;
 	}
 	pt = page_table(vm, pde);
@@ -256,16 +260,20 @@ int hc_paging_fault(struct hc_vm *vm, uint64_t addr, bool write, bool user)
 	}
 	for (i = 0; i < ENTRIES; i++) {
 		if (!(pt[i] & PTE_PINNED))
-			set_entry(&pt[i], leaf(gpa + i * HC_PAGE_SIZE, prot[i]));
+			set_entry(&pt[i], leaf(vm, gpa + i * HC_PAGE_SIZE, prot[i]));
 	}
 out:
 	pthread_mutex_unlock(&vm->lock);
 	return ret;
 }
 
-/* Map [start, start + len) now and for good: what the CPU itself reads. */
-int hc_paging_pin(struct hc_vm *vm, const void *start, size_t len, bool writable)
+/*
+ * Map [start, start + len) now and for good, with @prot (PROT_WRITE,
+ * PROT_EXEC: readable in any case): what the CPU itself reads.
+ */
+int hc_paging_pin(struct hc_vm *vm, const void *start, size_t len, int prot)
 {
+	uint8_t pinned = PROT_R | (prot & PROT_WRITE ? PROT_W : 0) | (prot & PROT_EXEC ? PROT_X : 0);
 	uint64_t addr = (uintptr_t)start & ~(HC_PAGE_SIZE - 1), end = (uintptr_t)start + len;
 	int ret = 0;
 
@@ -280,10 +288,49 @@ int hc_paging_pin(struct hc_vm *vm, const void *start, size_t len, bool writable
 			ret = -ENOMEM;
 		if (!ret)
 			set_entry(&pt[index_of(addr, 0)],
-				  leaf(gpa, PROT_R | (writable ? PROT_W : 0)) | PTE_PINNED);
+				  leaf(vm, gpa, pinned) | PTE_PINNED);
 	}
 	pthread_mutex_unlock(&vm->lock);
 	return ret;
+}
+
+/* The page directory entry of @addr where its tables exist, else NULL. */
+static uint64_t *pde_lookup(struct hc_vm *vm, uint64_t addr)
+{
+	uint64_t entry = vm->tables[index_of(addr, 3)];
+
+	if (!(entry & PTE_PRESENT))
+		return NULL;
+	entry = table(vm, entry)[index_of(addr, 2)];
+	return entry & PTE_PRESENT ? &table(vm, entry)[index_of(addr, 1)] : NULL;
+}
+
+/*
+ * Drop the entries of [start, end), but the pinned ones, and a 2 MiB entry
+ * that covers any of it: they are remade from faults, with the host's
+ * permissions then.
+ */
+void hc_paging_forget_range(struct hc_vm *vm, uint64_t start, uint64_t end)
+{
+	pthread_mutex_lock(&vm->lock);
+	for (uint64_t region = start & ~(REGION_SIZE - 1); region < end; region += REGION_SIZE) {
+		uint64_t *pde = pde_lookup(vm, region), *pt;
+
+		if (!pde || !(*pde & PTE_PRESENT))
+			continue;
+		if (*pde & PTE_LARGE) {
+			set_entry(pde, 0);
+			continue;
+		}
+		pt = table(vm, *pde);
+		for (int i = 0; i < ENTRIES; i++) {
+			uint64_t page = region + i * HC_PAGE_SIZE;
+
+			if (page >= start && page < end && !(pt[i] & PTE_PINNED))
+				set_entry(&pt[i], 0);
+		}
+	}
+	pthread_mutex_unlock(&vm->lock);
 }
 
 /* Drop every entry but the pinned ones: they are remade from faults. */

@@ -61,7 +61,8 @@ static long exception(struct hc_vcpu *vcpu, uint64_t *last_addr, int *same)
 		*same = frame->cr2 == *last_addr ? *same + 1 : 0;
 		*last_addr = frame->cr2;
 		if (*same < MAX_SAME_FAULTS &&
-		    hc_paging_fault(vcpu->vm, frame->cr2, frame->error_code & 2, user) == 0)
+		    hc_paging_fault(vcpu->vm, frame->cr2, frame->error_code & 2,
+				    frame->error_code & 16, user) == 0)
 			goto resume;
 	}
 	if (!user)
@@ -144,6 +145,9 @@ static long run(struct hc_vcpu *vcpu)
 				ret = exception(vcpu, &last_addr, &same);
 				if (ret)
 					return ret;
+				continue;
+			case HC_PORT_REMAPPED:
+				hc_paging_forget_range(vcpu->vm, regs_of(vcpu)->rbx, regs_of(vcpu)->rcx);
 				continue;
 			}
 			break;

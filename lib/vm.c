@@ -88,7 +88,7 @@ struct hc_vm *hc_vm_create(unsigned int flags)
 		ret = hc_cpu_init_vm(vm);
 	if (!ret)
 		ret = hc_paging_pin(vm, hc_guest_text_start,
-				    hc_guest_text_end - hc_guest_text_start, false);
+				    hc_guest_text_end - hc_guest_text_start, PROT_EXEC);
 	if (ret) {
 		hc_vm_destroy(vm);
 		errno = -ret;

@@ -127,6 +127,8 @@ static const struct point {
 	POINT(test_user_bases, "fs_base, gs_base: ring 3 reads through them and sets them; ring 0's TLS, errno, GS base kept"),
 	POINT(test_user_xstate, "ring 3's xmm0 and MXCSR: in regs.xstate, kept across ring 0's vector code"),
 	POINT(test_user_noncanonical, "non-canonical rip, rsp, fs_base or gs_base: -EINVAL"),
+	POINT(test_user_nx, "ring 3 jumps into its data page (no PROT_EXEC): #PF with I and U, nothing run"),
+	POINT(test_user_nx_remapped, "a page ring 3 ran loses PROT_EXEC (mprotect, hc_vm_remapped in ring 0): its next fetch there is a #PF"),
 };
 
 int main(void)

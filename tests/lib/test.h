@@ -74,6 +74,7 @@ void test_fault_unmapped(void), test_fault_read_only(void), test_fault_stale_unm
 void test_user_host(void), test_user_set(void), test_user_probe(void), test_user_syscall(void),
 	test_user_resume(void), test_user_ud2(void), test_user_outside(void),
 	test_user_privileged(void), test_user_read_only(void), test_user_fresh_page(void),
-	test_user_bases(void), test_user_xstate(void), test_user_noncanonical(void);
+	test_user_bases(void), test_user_xstate(void), test_user_noncanonical(void),
+	test_user_nx(void), test_user_nx_remapped(void);
 
 #endif /* HOSTCALL_LIB_TEST_H */

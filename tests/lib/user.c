@@ -7,6 +7,7 @@
  * CPU: where this machine's KVM offers neither (hc_user_run() -ENOTSUP, as
  * the probe finds), the points that enter ring 3 skip.
  */
+#include <cpuid.h>
 #include <errno.h>
 #include <signal.h>
 #include <stddef.h>
@@ -81,6 +82,7 @@ enum { CODE, DATA, STACK, READ_ONLY, FRESH };
 #define PF_P	1
 #define PF_W	2
 #define PF_U	4
+#define PF_I	16
 #define GP_IDT	2
 #define GP_EXT	1
 
@@ -127,6 +129,15 @@ GUEST static long run_ring3(void *arg)
 	if (u->ring0)
 		u->ring0(u, i);
 	return 0;
+}
+
+/* Ring 0, before run 1: the data page, whose code ring 3 ran, loses PROT_EXEC. */
+GUEST static void ring0_no_exec(struct user *u, int i)
+{
+	if (i != 1)
+		return;
+	mprotect(u->range + DATA * PAGE, PAGE, PROT_READ | PROT_WRITE);
+	hc_vm_remapped(u->vm, u->range + DATA * PAGE, PAGE);
 }
 
 /* Ring 0's TLS, errno and GS base, which ring 3's bases must not disturb. */
@@ -221,6 +232,7 @@ static bool user_start(const char *routine)
 	memcpy(page(CODE), r3_code, r3_code_end - r3_code);
 	page(READ_ONLY)[8] = 0x42;
 	mprotect(page(READ_ONLY), PAGE, PROT_READ);
+	mprotect(page(DATA), 2 * PAGE, PROT_READ | PROT_WRITE);	/* and the stack */
 	ret = hc_vm_set_user(u.vm, u.range, USER_PAGES * PAGE, 1);
 	EXPECT_EQ(ret, 0);
 	u.regs.rip = at(routine);
@@ -559,5 +571,58 @@ void test_user_noncanonical(void)
 	}
 	EXPECT_EQ(user_run(1), 0);
 	expect_syscall(0, SYS_GETPID, r3_getpid_1);
+	user_end();
+}
+
+/* The CPU executes no page without PROT_EXEC (EFER.NXE): else the NX points skip. */
+static bool user_start_nx(void)
+{
+	unsigned int eax, ebx, ecx, edx;
+
+	if (!__get_cpuid(0x80000001, &eax, &ebx, &ecx, &edx) || !(edx & (1U << 20))) {
+		point_skip = "this CPU has no NX";
+		return false;
+	}
+	if (!user_start_or_skip(r3_getpid))
+		return false;
+	/* ring 3's getpid, copied into its data page */
+	memcpy(page(DATA), r3_getpid, r3_getpid_1 + 2 - r3_getpid);
+	u.regs.rip = (unsigned long)page(DATA);
+	return true;
+}
+
+/* Ring 3's fetch of its data page faulted: #PF with U and I, nothing run. */
+static void expect_fetch_fault(int i, unsigned long rip, int present)
+{
+	EXPECT_EQ(u.ret[i], HC_USER_EXCEPTION);
+	EXPECT_EQ(u.fault[i].vector, 14);
+	EXPECT_EQ(u.fault[i].addr, rip);
+	EXPECT_EQ(u.at[i].rip, rip);
+	EXPECT_EQ(u.fault[i].error_code & (PF_I | PF_U | PF_W | PF_P), PF_I | PF_U | present);
+}
+
+void test_user_nx(void)
+{
+	if (!user_start_nx())
+		return;
+	EXPECT_EQ(user_run(1), 0);
+	expect_fetch_fault(0, (unsigned long)page(DATA), 0);
+	user_end();
+}
+
+void test_user_nx_remapped(void)
+{
+	unsigned long after;
+
+	if (!user_start_nx())
+		return;
+	after = (unsigned long)page(DATA) + (r3_getpid_1 - r3_getpid);
+	mprotect(page(DATA), PAGE, PROT_READ | PROT_WRITE | PROT_EXEC);
+	u.ring0 = ring0_no_exec;
+	EXPECT_EQ(user_run(2), 0);
+	/* it ran while executable, and not once its mapping said otherwise */
+	EXPECT_EQ(u.ret[0], HC_USER_SYSCALL);
+	EXPECT_EQ(u.at[0].rip, after);
+	expect_fetch_fault(1, after, 0);	/* its entry went */
 	user_end();
 }

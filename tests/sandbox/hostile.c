@@ -14,6 +14,9 @@
  * hlt, out        hlt, outb to the VMM's port 0x10 (privileged in ring 3): SIGSEGV
  * int-pf          int $14, the page-fault vector (DPL 0): SIGSEGV
  * stack-overflow  recursion with 4 KiB frames: SIGSEGV
+ * exec-data       call a ret in its own data (no PROT_EXEC): SIGSEGV
+ * exec-unprotected  call a ret in a page mapped PROT_EXEC, which works, then
+ *                 again once mprotect() took PROT_EXEC away: SIGSEGV
  * ud2             SIGILL (132)
  * abort           abort(): the signal it sends itself, SIGABRT (134)
  * vmcall          hypercall 13 (host syscall getpid) by vmcall, or vmmcall on AMD: KVM
@@ -247,6 +250,27 @@ static long recurse(long depth)
 }
 
 /* Does what the case says; it should not come back. */
+/* A ret instruction in data: never executable. */
+static unsigned char ret_in_data[16] = { 0xc3 };
+
+static void exec_unprotected(void)
+{
+	unsigned char *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (page == MAP_FAILED) {
+		say("# mmap: %s\n", strerror(errno));
+		return;
+	}
+	page[0] = 0xc3;
+	((void (*)(void))opaque((uintptr_t)page))();
+	if (mprotect(page, 4096, PROT_READ | PROT_WRITE)) {
+		say("# mprotect: %s\n", strerror(errno));
+		return;
+	}
+	((void (*)(void))opaque((uintptr_t)page))();
+}
+
 static void die(const char *c, uintptr_t a)
 {
 	if (a || !strcmp(c, "null"))
@@ -269,6 +293,10 @@ static void die(const char *c, uintptr_t a)
 		__asm__ volatile("ud2");
 	else if (!strcmp(c, "stack-overflow"))
 		say("# recursed %ld\n", recurse(0));
+	else if (!strcmp(c, "exec-data"))
+		((void (*)(void))opaque((uintptr_t)ret_in_data))();
+	else if (!strcmp(c, "exec-unprotected"))
+		exec_unprotected();
 }
 
 /*
@@ -300,7 +328,7 @@ static int case_vmcall(void)
 
 static const char *const cases[] = {
 	"pointers", "vmcall", "read-ring0", "write-ring0", "jump-ring0", "read-kernel", "null",
-	"hlt", "out", "int-pf", "stack-overflow", "ud2", "abort",
+	"hlt", "out", "int-pf", "stack-overflow", "ud2", "abort", "exec-data", "exec-unprotected",
 };
 
 int main(int argc, char **argv)

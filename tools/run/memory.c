@@ -171,13 +171,26 @@ static uint64_t find_gap(const struct program *p, uint64_t len)
 	return 0;
 }
 
+/*
+ * The host's mappings of [start, end) changed: the guest's entries there go,
+ * else ring 3 could go on executing what is no longer executable. Before
+ * the program runs (on the host side) there are none.
+ */
+static void remapped(struct program *p, uint64_t start, uint64_t end)
+{
+	if (hc_in_guest())
+		hc_vm_remapped(p->vm, (void *)start, end - start);
+}
+
 /* Give [start, end) back to the reservation. */
 static long unmap(struct program *p, uint64_t start, uint64_t end)
 {
 	long ret = hc_syscall(SYS_mmap, start, end - start, PROT_NONE, RESERVE_FLAGS, -1, 0);
 
-	if (ret >= 0)
+	if (ret >= 0) {
 		span_remove(p, start, end);
+		remapped(p, start, end);
+	}
 	return ret < 0 ? ret : 0;
 }
 
@@ -237,6 +250,8 @@ long mem_mmap(struct program *p, uint64_t addr, uint64_t len, int prot, int flag
 		unmap(p, addr, addr + len);
 		return -ENOMEM;
 	}
+	if (fixed)
+		remapped(p, addr, addr + len);
 	return addr;
 }
 
@@ -250,6 +265,8 @@ long mem_munmap(struct program *p, uint64_t addr, uint64_t len)
 
 long mem_mprotect(struct program *p, uint64_t addr, uint64_t len, int prot)
 {
+	long ret;
+
 	if (addr & (PAGE_SIZE - 1))
 		return -EINVAL;
 	len = page_up(len);
@@ -257,7 +274,10 @@ long mem_mprotect(struct program *p, uint64_t addr, uint64_t len, int prot)
 		return 0;
 	if (!inside(p, addr, len) || !span_covers(p, addr, addr + len))
 		return -ENOMEM;
-	return hc_syscall(SYS_mprotect, addr, len, prot);
+	ret = hc_syscall(SYS_mprotect, addr, len, prot);
+	if (!ret)
+		remapped(p, addr, addr + len);
+	return ret;
 }
 
 /*
