@@ -38,7 +38,7 @@ GUEST_PROGS := $(GUEST_BIN)/kvm-hello $(GUEST_BIN)/hostcall-demo $(GUEST_BIN)/ho
 	       $(GUEST_BIN)/hostcall-lib-test $(GUEST_BIN)/hostcall-bench $(GUEST_BIN)/hostcall-fuzz \
 	       $(GUEST_BIN)/hostcall-parity $(GUEST_BIN)/hostcall-stress $(GUEST_BIN)/hostcall-run \
 	       $(GUEST_BIN)/hostcall-sandbox-bench \
-	       $(GUEST_BIN)/hostcall-run-check $(GUEST_BIN)/sandbox-args-pie \
+	       $(GUEST_BIN)/hostcall-run-check $(GUEST_BIN)/sandbox-args-pie $(GUEST_BIN)/sandbox-args-dyn \
 	       $(patsubst tests/sandbox/%.c,$(GUEST_BIN)/sandbox-%,$(wildcard tests/sandbox/*.c))
 
 all: lib guest
@@ -116,6 +116,11 @@ $(GUEST_BIN)/sandbox-%: tests/sandbox/%.c tests/sandbox/say.h
 $(GUEST_BIN)/sandbox-args-pie: tests/sandbox/args.c tests/sandbox/say.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -fPIE -static-pie -o $@ $<
+
+# Dynamic, as Debian's programs: the lab guest has glibc's loader and libc.
+$(GUEST_BIN)/sandbox-args-dyn: tests/sandbox/args.c tests/sandbox/say.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fPIE -pie -o $@ $<
 
 install: lib $(GUEST_BIN)/hostcall-run
 	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(BINDIR)

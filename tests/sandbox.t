@@ -32,6 +32,9 @@ echo "no_such_call" >"$out/bad-policy"
 echo "ioctl" >"$out/ioctl-policy"
 printf '#!/bin/sh\n' >"$out/script"
 chmod +x "$out/script"
+echo 'int main(void) { return 0; }' |
+	cc -x c -o "$out/no-interp" -Wl,--dynamic-linker=/no/such/ld.so - ||
+	{ echo "Bail out! cc could not build a test program"; exit 1; }
 {
 	echo "@@run host"
 	check "no program: usage, status 125" fails_with 125 "usage: hostcall-run" --stats
@@ -44,7 +47,8 @@ chmod +x "$out/script"
 	check "missing policy file: status 125" fails_with 125 "no-such-policy" --policy "$out/no-such-policy" -- /bin/true
 	check "missing program: status 127" fails_with 127 "No such file" -- /no/such/program
 	check "not an ELF file: status 126" fails_with 126 "not an ELF file" -- "$out/script"
-	check "dynamically linked program: status 126" fails_with 126 "dynamically linked" -- /bin/true
+	check "a program whose interpreter is missing: status 127, named" \
+		fails_with 127 "its interpreter /no/such/ld.so: No such file" -- "$out/no-interp"
 	# This machine's kernel is Debian's, without the series.
 	if [ -e /dev/kvm ]; then
 		check "--mode hypercall where the kernel lacks it: status 125, says so" \

@@ -2,9 +2,10 @@
 /*
  * args: the start a program gets, as execve() makes it: argc and argv,
  * the environment, and the auxiliary vector (AT_PAGESZ, AT_PHDR pointing at
- * our own program headers, AT_RANDOM, AT_EXECFN). Prints what natively and
- * under hostcall-run must be the same; exits 1 if an entry is missing or
- * wrong. Built static and static-pie.
+ * our own program headers, AT_ENTRY our _start, AT_RANDOM, AT_EXECFN,
+ * AT_BASE the dynamic loader's ELF header where there is one). Prints what
+ * natively and under hostcall-run must be the same; exits 1 if an entry is
+ * missing or wrong. Built static, static-pie and dynamic.
  */
 #include <elf.h>
 #include <link.h>
@@ -15,6 +16,7 @@
 #include "say.h"
 
 extern const ElfW(Ehdr) __ehdr_start;
+extern char _start[];
 
 int main(int argc, char **argv)
 {
@@ -32,7 +34,9 @@ int main(int argc, char **argv)
 	check(getauxval(AT_PHDR) == (unsigned long)&__ehdr_start + __ehdr_start.e_phoff,
 	      "AT_PHDR: our program headers");
 	check(getauxval(AT_PHNUM) == __ehdr_start.e_phnum, "AT_PHNUM");
-	check(getauxval(AT_ENTRY) != 0, "AT_ENTRY");
+	check(getauxval(AT_ENTRY) == (unsigned long)_start, "AT_ENTRY: our _start");
+	check(!getauxval(AT_BASE) || !memcmp((void *)getauxval(AT_BASE), ELFMAG, SELFMAG),
+	      "AT_BASE: 0, or the dynamic loader's ELF header");
 	check(execfn && !strcmp(execfn, argv[0]), "AT_EXECFN is argv[0]");
 	for (int i = 0; random && i < 16; i++)
 		sum |= random[i];

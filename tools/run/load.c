@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
 /*
- * The program's start, as Linux's execve() of a static ELF makes it: the
- * PT_LOAD segments at their addresses (a static PIE at a base of ours), an
- * 8 MiB stack at the top of the heap area with argv, envp and the auxiliary
- * vector on it, and registers as at process entry.
+ * The program's start, as Linux's execve() makes it: the PT_LOAD segments at
+ * their addresses (a PIE at a base of ours), an 8 MiB stack at the top of
+ * the heap area with argv, envp and the auxiliary vector on it, the dynamic
+ * loader that PT_INTERP names (below the stack, AT_BASE), and registers as
+ * at process entry: at the loader's entry, or the program's.
  *
  * There is no vDSO for the program (ours is not reachable from ring 3), so
  * AT_SYSINFO_EHDR is left out and libc makes the time calls as system calls.
@@ -11,6 +12,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,73 +64,146 @@ static int map_segment(struct program *p, int fd, const Elf64_Phdr *ph, uint64_t
 	return span_add(p, start, end);	/* segments may share a page */
 }
 
-/* The image: segments, brk after them. The entry point and AT_PHDR out. */
-static int load_image(struct program *p, const char *path, uint64_t *entry, uint64_t *phdr,
-		      Elf64_Ehdr *eh)
-{
+/* An ELF file's headers, checked, and where its PT_LOAD segments go. */
+struct elf {
+	const char *path;
+	int fd;
+	Elf64_Ehdr eh;
 	Elf64_Phdr ph[MAX_PHDRS];
-	uint64_t lo = UINT64_MAX, hi = 0, base = 0;
-	int fd, ret = 0;
+	uint64_t lo, hi;		/* the segments' extent, as linked */
+	char interp[PATH_MAX];		/* PT_INTERP's path, or "" */
+};
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+/* Open and check @path: an x86-64 executable or shared object. */
+static int elf_open(struct elf *e, const char *path)
+{
+	Elf64_Ehdr *eh = &e->eh;
+	Elf64_Phdr *ph = e->ph;
+	int ret = 0;
+
+	e->path = path;
+	e->lo = UINT64_MAX;
+	e->hi = 0;
+	e->interp[0] = '\0';
+	e->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (e->fd < 0)
 		return -errno;
-	if (pread(fd, eh, sizeof(*eh), 0) != sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG))
+	if (pread(e->fd, eh, sizeof(*eh), 0) != sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG))
 		ret = bad(path, "not an ELF file");
 	else if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_machine != EM_X86_64 ||
 		 (eh->e_type != ET_EXEC && eh->e_type != ET_DYN))
 		ret = bad(path, "not an x86-64 executable");
 	else if (eh->e_phentsize != sizeof(Elf64_Phdr) || !eh->e_phnum || eh->e_phnum > MAX_PHDRS ||
-		 pread(fd, ph, eh->e_phnum * sizeof(ph[0]), eh->e_phoff) !=
+		 pread(e->fd, ph, eh->e_phnum * sizeof(ph[0]), eh->e_phoff) !=
 		 (ssize_t)(eh->e_phnum * sizeof(ph[0])))
 		ret = bad(path, "bad program headers");
 	for (int i = 0; !ret && i < eh->e_phnum; i++) {
-		if (ph[i].p_type == PT_INTERP)
-			ret = bad(path, "dynamically linked: hostcall-run runs static programs");
+		if (ph[i].p_type == PT_INTERP &&
+		    (ph[i].p_filesz < 2 || ph[i].p_filesz > sizeof(e->interp) ||
+		     pread(e->fd, e->interp, ph[i].p_filesz, ph[i].p_offset) != (ssize_t)ph[i].p_filesz ||
+		     memchr(e->interp, '\0', ph[i].p_filesz) != e->interp + ph[i].p_filesz - 1))
+			ret = bad(path, "bad PT_INTERP");
 		if (ph[i].p_type != PT_LOAD)
 			continue;
 		if (ph[i].p_memsz < ph[i].p_filesz || ph[i].p_vaddr + ph[i].p_memsz < ph[i].p_vaddr ||
 		    (ph[i].p_vaddr - ph[i].p_offset) % PAGE_SIZE)
 			ret = bad(path, "bad PT_LOAD segment");
-		lo = ph[i].p_vaddr < lo ? ph[i].p_vaddr : lo;
-		hi = ph[i].p_vaddr + ph[i].p_memsz > hi ? ph[i].p_vaddr + ph[i].p_memsz : hi;
+		e->lo = ph[i].p_vaddr < e->lo ? ph[i].p_vaddr : e->lo;
+		if (ph[i].p_vaddr + ph[i].p_memsz > e->hi)
+			e->hi = ph[i].p_vaddr + ph[i].p_memsz;
 	}
-	if (!ret && hi <= lo)
+	if (!ret && e->hi <= e->lo)
 		ret = bad(path, "no PT_LOAD segment");
-	if (!ret && (page_up(hi) - page_down(lo) > HEAP_SIZE || hi >= PIE_BASE))
+	if (!ret && (page_up(e->hi) - page_down(e->lo) > HEAP_SIZE || e->hi >= PIE_BASE))
 		ret = bad(path, "segments too large or too high");
 	if (ret)
-		goto out;
+		close(e->fd);
+	return ret;
+}
 
-	if (eh->e_type == ET_DYN)
-		base = PIE_BASE - page_down(lo);
-	lo = page_down(base + lo);
-	hi = page_up(base + hi);
+/* Map @e's segments, linked at 0 for a shared object, @base higher. */
+static int elf_map(struct program *p, const struct elf *e, uint64_t base)
+{
+	int ret = 0;
+
+	for (int i = 0; !ret && i < e->eh.e_phnum; i++) {
+		if (e->ph[i].p_type == PT_LOAD)
+			ret = map_segment(p, e->fd, &e->ph[i], base);
+	}
+	return ret;
+}
+
+/* Where @e's program headers are once mapped at @base: AT_PHDR. */
+static uint64_t elf_phdr(const struct elf *e, uint64_t base)
+{
+	const Elf64_Phdr *ph = e->ph;
+
+	for (int i = 0; i < e->eh.e_phnum; i++) {
+		if (ph[i].p_type == PT_PHDR)
+			return base + ph[i].p_vaddr;
+	}
+	for (int i = 0; i < e->eh.e_phnum; i++) {
+		if (ph[i].p_type == PT_LOAD && e->eh.e_phoff >= ph[i].p_offset &&
+		    e->eh.e_phoff < ph[i].p_offset + ph[i].p_filesz)
+			return base + ph[i].p_vaddr + e->eh.e_phoff - ph[i].p_offset;
+	}
+	return 0;
+}
+
+/* The program's image: its segments in the image area, brk after them. */
+static int load_image(struct program *p, struct elf *e, uint64_t *base)
+{
+	uint64_t lo, hi;
+	int ret;
+
+	*base = e->eh.e_type == ET_DYN ? PIE_BASE - page_down(e->lo) : 0;
+	lo = page_down(*base + e->lo);
+	hi = page_up(*base + e->hi);
 	ret = area_reserve(&p->image, lo, hi - lo + BRK_SIZE);
 	if (ret == -EEXIST) {
 		fprintf(stderr, "hostcall-run: %s: its addresses %#lx-%#lx are hostcall-run's\n",
-			path, (unsigned long)lo, (unsigned long)hi);
-		ret = -ENOEXEC;
+			e->path, (unsigned long)lo, (unsigned long)hi);
+		return -ENOEXEC;
 	}
-	for (int i = 0; !ret && i < eh->e_phnum; i++) {
-		if (ph[i].p_type == PT_LOAD)
-			ret = map_segment(p, fd, &ph[i], base);
-	}
-	if (ret)
-		goto out;
+	if (!ret)
+		ret = elf_map(p, e, *base);
 	p->brk_start = p->brk = hi;
 	p->brk_end = p->image.end;
-	*entry = base + eh->e_entry;
-	*phdr = 0;
-	for (int i = 0; i < eh->e_phnum; i++) {
-		if (ph[i].p_type == PT_PHDR)
-			*phdr = base + ph[i].p_vaddr;
-		else if (!*phdr && ph[i].p_type == PT_LOAD && eh->e_phoff >= ph[i].p_offset &&
-			 eh->e_phoff < ph[i].p_offset + ph[i].p_filesz)
-			*phdr = base + ph[i].p_vaddr + eh->e_phoff - ph[i].p_offset;
+	return ret;
+}
+
+/*
+ * The dynamic loader that @program names, as Linux loads it: a shared
+ * object at an address of the heap area (mmap's placement), entered first.
+ */
+static int load_interp(struct program *p, const struct elf *program, uint64_t *base,
+		       uint64_t *entry)
+{
+	struct elf interp;
+	long at;
+	int ret = elf_open(&interp, program->interp);
+
+	/* execve()'s error too: the shell then says 127 */
+	if (ret == -ENOENT || ret == -ENOTDIR)
+		fprintf(stderr, "hostcall-run: %s: its interpreter %s: %s\n", program->path,
+			program->interp, strerror(-ret));
+	if (ret)
+		return ret;
+	if (interp.eh.e_type != ET_DYN || interp.interp[0]) {
+		ret = bad(interp.path, "not an interpreter: a shared object without PT_INTERP");
+		goto out;
 	}
+	at = mem_mmap(p, 0, page_up(interp.hi) - page_down(interp.lo), PROT_NONE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (at < 0) {
+		ret = at;
+		goto out;
+	}
+	*base = at - page_down(interp.lo);
+	*entry = *base + interp.eh.e_entry;
+	ret = elf_map(p, &interp, *base);
 out:
-	close(fd);
+	close(interp.fd);
 	return ret;
 }
 
@@ -150,11 +225,30 @@ static int count(char **v)
 }
 
 /* The stack as the kernel leaves it: argc, argv, envp, auxv, then strings. */
+/* Where the program's image and its interpreter went. */
+struct start {
+	uint64_t entry;		/* the program's: AT_ENTRY */
+	uint64_t phdr, phnum;	/* AT_PHDR, AT_PHNUM */
+	uint64_t interp_base;	/* AT_BASE, 0 without an interpreter */
+	uint64_t rip;		/* the interpreter's entry, or the program's */
+};
+
+/* The stack at the top of the heap area, and the gap below it, which mmap() leaves alone. */
+static int map_stack(struct program *p)
+{
+	uint64_t top = p->heap.end;
+
+	if (mmap((void *)(top - STACK_SIZE), STACK_SIZE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) == MAP_FAILED)
+		return -errno;
+	return span_add(p, top - STACK_SIZE - STACK_GAP, top) < 0 ? -ENOMEM : 0;
+}
+
 static int build_stack(struct program *p, const char *path, char **argv, char **envp,
-		       uint64_t entry, uint64_t phdr, const Elf64_Ehdr *eh)
+		       const struct start *start)
 {
 	int argc = count(argv), envc = count(envp), n = 0;
-	uint64_t top = p->heap.end, sp = top, random, execfn, platform, *vec;
+	uint64_t sp = p->heap.end, random, execfn, platform, *vec;
 	unsigned char bytes[16];
 	uint64_t auxv[2 * 24];
 	size_t words, size = strlen(path) + 1;
@@ -166,12 +260,6 @@ static int build_stack(struct program *p, const char *path, char **argv, char **
 		size += strlen(envp[i]) + 1 + 8;
 	if (size > STACK_SIZE / 4)
 		return -E2BIG;
-	if (mmap((void *)(top - STACK_SIZE), STACK_SIZE, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) == MAP_FAILED)
-		return -errno;
-	/* The gap below the stack counts as mapped, so mmap() stays clear of it. */
-	if (span_add(p, top - STACK_SIZE - STACK_GAP, top) < 0)
-		return -ENOMEM;
 	if (getrandom(bytes, sizeof(bytes), 0) != sizeof(bytes))
 		return -EIO;
 	execfn = push(&sp, path, strlen(path) + 1);
@@ -186,13 +274,13 @@ static int build_stack(struct program *p, const char *path, char **argv, char **
 		vec[argc + 1 + i] = push(&sp, envp[i], strlen(envp[i]) + 1);
 
 #define AUX(type, value) (auxv[n++] = (type), auxv[n++] = (value))
-	AUX(AT_PHDR, phdr);
+	AUX(AT_PHDR, start->phdr);
 	AUX(AT_PHENT, sizeof(Elf64_Phdr));
-	AUX(AT_PHNUM, eh->e_phnum);
+	AUX(AT_PHNUM, start->phnum);
 	AUX(AT_PAGESZ, PAGE_SIZE);
-	AUX(AT_BASE, 0);
+	AUX(AT_BASE, start->interp_base);
 	AUX(AT_FLAGS, 0);
-	AUX(AT_ENTRY, entry);
+	AUX(AT_ENTRY, start->entry);
 	AUX(AT_UID, getuid());
 	AUX(AT_EUID, geteuid());
 	AUX(AT_GID, getgid());
@@ -217,21 +305,37 @@ static int build_stack(struct program *p, const char *path, char **argv, char **
 	free(vec);
 
 	p->regs.rsp = sp;
-	p->regs.rip = entry;
+	p->regs.rip = start->rip;
 	p->regs.rflags = 0x202;
 	return 0;
 }
 
 int load_program(struct program *p, const char *path, char **argv, char **envp)
 {
-	uint64_t entry, phdr;
-	Elf64_Ehdr eh;
+	struct start start = { 0 };
+	struct elf program;
+	uint64_t base;
 	int ret;
 
 	ret = area_reserve(&p->heap, 0, HEAP_SIZE);
+	if (ret)
+		return ret;
+	ret = elf_open(&program, path);
+	if (ret == -ENOENT || ret == -ENOTDIR)
+		fprintf(stderr, "hostcall-run: %s: %s\n", path, strerror(-ret));
+	if (ret)
+		return ret;
+	ret = load_image(p, &program, &base);
+	start.entry = start.rip = base + program.eh.e_entry;
+	start.phdr = elf_phdr(&program, base);
+	start.phnum = program.eh.e_phnum;
+	/* the stack first: the interpreter goes below it, where mmap() puts things */
 	if (!ret)
-		ret = load_image(p, path, &entry, &phdr, &eh);
+		ret = map_stack(p);
+	if (!ret && program.interp[0])
+		ret = load_interp(p, &program, &start.interp_base, &start.rip);
 	if (!ret)
-		ret = build_stack(p, path, argv, envp, entry, phdr, &eh);
+		ret = build_stack(p, path, argv, envp, &start);
+	close(program.fd);
 	return ret;
 }

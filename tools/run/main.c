@@ -276,10 +276,8 @@ int main(int argc, char **argv)
 			p->allowed[nr] = default_allowed(nr);
 
 	ret = load_program(p, argv[optind], argv + optind, environ);
-	if (ret == -ENOENT || ret == -ENOTDIR) {
-		fprintf(stderr, "hostcall-run: %s: %s\n", p->name, strerror(-ret));
+	if (ret == -ENOENT || ret == -ENOTDIR)	/* load_program() said which file */
 		return EXIT_NOT_FOUND;
-	}
 	if (ret == -ENOEXEC)
 		return EXIT_CANNOT_RUN;
 	if (ret) {
