@@ -13,7 +13,8 @@
  *   SYSCALL    a struct pt_regs holding a call the host thread must make;
  *              rax is the hypercall's status (KVM_HC_HOST_SYSCALL in exit mode)
  *   EXCEPTION  a struct hc_exception_frame; resumed only if it was resolved
- *   REMAPPED   hc_vm_remapped(): the page table entries of [rbx, rcx) go
+ *   REMAPPED   hc_vm_remapped(): the page table entries of [rbx, rcx) go if
+ *              rdx is the vCPU's VM; rax 0, or -EINVAL
  */
 #define HC_PORT_DONE		0x10
 #define HC_PORT_SYSCALL		0x11

@@ -110,6 +110,17 @@ static void interrupted(struct hc_vcpu *vcpu)
 	set_regs(vcpu);
 }
 
+/* hc_vm_remapped(): rax 0 once the entries of [rbx, rcx) are gone, if rdx is our VM. */
+static void remapped(struct hc_vcpu *vcpu)
+{
+	struct kvm_regs *regs = regs_of(vcpu);
+
+	regs->rax = regs->rdx == (uintptr_t)vcpu->vm ? 0 : -EINVAL;
+	if (!regs->rax)
+		hc_paging_forget_range(vcpu->vm, regs->rbx, regs->rcx);
+	set_regs(vcpu);
+}
+
 static long run(struct hc_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
@@ -147,7 +158,7 @@ static long run(struct hc_vcpu *vcpu)
 					return ret;
 				continue;
 			case HC_PORT_REMAPPED:
-				hc_paging_forget_range(vcpu->vm, regs_of(vcpu)->rbx, regs_of(vcpu)->rcx);
+				remapped(vcpu);
 				continue;
 			}
 			break;

@@ -46,23 +46,22 @@ int hc_vm_set_user(struct hc_vm *vm, void *start, unsigned long len, int user)
 int hc_vm_remapped(struct hc_vm *vm, void *start, unsigned long len)
 {
 	uint64_t first = (uintptr_t)start, end = first + len;
-
-	struct hc_vcpu *vcpu;
+	long ret;
 
 	if (!hc_in_guest())
 		return -EPERM;
-	vcpu = hc_thread_vcpu(vm, false);
-	/* this code runs in a vCPU of @vm, whose host side does the work */
-	if (!vcpu || !vcpu->busy || (first | len) & (HC_PAGE_SIZE - 1) || end < first ||
-	    end > HC_USER_END)
+	if ((first | len) & (HC_PAGE_SIZE - 1) || end < first || end > HC_USER_END)
 		return -EINVAL;
 	/*
-	 * The host side drops the entries: in ring 0, a fault on the tables
-	 * themselves would wait for the lock held to change them. Ours are
-	 * not global: a CR3 write then flushes them from the TLB.
+	 * The host side drops the entries, and checks that @vm is this vCPU's:
+	 * in ring 0, a fault on the tables or on the VM's lists would wait for
+	 * the lock held to change them. Ours are not global: a CR3 write then
+	 * flushes them from the TLB.
 	 */
-	__asm__ volatile("out %%al, %[port]" : : "a"(0), [port] "i"(HC_PORT_REMAPPED), "b"(first),
-			 "c"(end) : "memory");
+	__asm__ volatile("out %%al, %[port]" : "=a"(ret) : "a"(0), [port] "i"(HC_PORT_REMAPPED),
+			 "b"(first), "c"(end), "d"(vm) : "memory");
+	if (ret)
+		return ret;
 	__asm__ volatile("mov %%cr3, %%rax; mov %%rax, %%cr3" ::: "rax", "memory");
 	return 0;
 }

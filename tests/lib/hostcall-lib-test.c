@@ -114,7 +114,7 @@ static const struct point {
 	POINT(test_destroy_create, "hc_vm_destroy, then a new VM works"),
 	POINT(test_two_vms, "two VMs in one thread, faults kept apart"),
 	POINT(test_nested_other, "hc_vm_call of another VM in the guest calls fn"),
-	POINT(test_user_host, "hc_user_run outside the guest: -EPERM"),
+	POINT(test_user_host, "hc_user_run, hc_vm_remapped outside the guest: -EPERM"),
 	POINT(test_user_set, "hc_vm_set_user: -EINVAL unaligned, -ENOENT unknown, -ENOSPC 17th range, -EBUSY once the VM has a vCPU"),
 	POINT(test_user_probe, "ring 3 makes a system call, or hc_user_run is -ENOTSUP and the ring-3 points skip"),
 	POINT(test_user_syscall, "ring 3's syscall: HC_USER_SYSCALL, rax its number, rip past it, rcx = rip, r11 = rflags, the rest as given"),
@@ -128,7 +128,7 @@ static const struct point {
 	POINT(test_user_xstate, "ring 3's xmm0 and MXCSR: in regs.xstate, kept across ring 0's vector code"),
 	POINT(test_user_noncanonical, "non-canonical rip, rsp, fs_base or gs_base: -EINVAL"),
 	POINT(test_user_nx, "ring 3 jumps into its data page (no PROT_EXEC): #PF with I and U, nothing run"),
-	POINT(test_user_nx_remapped, "a page ring 3 ran loses PROT_EXEC (mprotect, hc_vm_remapped in ring 0): its next fetch there is a #PF"),
+	POINT(test_user_nx_remapped, "a page ring 3 ran loses PROT_EXEC (mprotect, hc_vm_remapped in ring 0): its next fetch there is a #PF; hc_vm_remapped of another VM or unaligned: -EINVAL"),
 };
 
 int main(void)

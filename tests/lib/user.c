@@ -131,13 +131,18 @@ GUEST static long run_ring3(void *arg)
 	return 0;
 }
 
+/* hc_vm_remapped() in ring 0 with another VM, an unaligned range, and as it should be. */
+static int remapped_ret[3];
+
 /* Ring 0, before run 1: the data page, whose code ring 3 ran, loses PROT_EXEC. */
 GUEST static void ring0_no_exec(struct user *u, int i)
 {
 	if (i != 1)
 		return;
 	mprotect(u->range + DATA * PAGE, PAGE, PROT_READ | PROT_WRITE);
-	hc_vm_remapped(u->vm, u->range + DATA * PAGE, PAGE);
+	remapped_ret[0] = hc_vm_remapped(vm, u->range + DATA * PAGE, PAGE);
+	remapped_ret[1] = hc_vm_remapped(u->vm, u->range + DATA * PAGE + 8, PAGE);
+	remapped_ret[2] = hc_vm_remapped(u->vm, u->range + DATA * PAGE, PAGE);
 }
 
 /* Ring 0's TLS, errno and GS base, which ring 3's bases must not disturb. */
@@ -297,6 +302,7 @@ void test_user_host(void)
 	struct hc_fault fault;
 
 	EXPECT_EQ(hc_user_run(vm, &regs, &fault), -EPERM);
+	EXPECT_EQ(hc_vm_remapped(vm, NULL, PAGE), -EPERM);
 }
 
 void test_user_set(void)
@@ -620,6 +626,9 @@ void test_user_nx_remapped(void)
 	mprotect(page(DATA), PAGE, PROT_READ | PROT_WRITE | PROT_EXEC);
 	u.ring0 = ring0_no_exec;
 	EXPECT_EQ(user_run(2), 0);
+	EXPECT_EQ(remapped_ret[0], -EINVAL);	/* not the VM this runs in */
+	EXPECT_EQ(remapped_ret[1], -EINVAL);
+	EXPECT_EQ(remapped_ret[2], 0);
 	/* it ran while executable, and not once its mapping said otherwise */
 	EXPECT_EQ(u.ret[0], HC_USER_SYSCALL);
 	EXPECT_EQ(u.at[0].rip, after);
