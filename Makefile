@@ -33,7 +33,7 @@ LIB_OBJS := $(patsubst lib/%,$(BUILD)/lib/%.o,$(LIB_SRCS))
 LIB_A    := $(BUILD)/lib/libhostcall.a
 LIB_SO   := $(BUILD)/lib/$(SONAME)
 
-# Static programs that lab/run puts on the lab guest's PATH.
+# Programs that lab/run puts on the lab guest's PATH.
 GUEST_PROGS := $(GUEST_BIN)/kvm-hello $(GUEST_BIN)/hostcall-demo $(GUEST_BIN)/hostcall-example \
 	       $(GUEST_BIN)/hostcall-lib-test $(GUEST_BIN)/hostcall-bench $(GUEST_BIN)/hostcall-fuzz \
 	       $(GUEST_BIN)/hostcall-parity $(GUEST_BIN)/hostcall-stress $(GUEST_BIN)/hostcall-run \
@@ -116,6 +116,11 @@ $(GUEST_BIN)/sandbox-%: tests/sandbox/%.c tests/sandbox/say.h
 $(GUEST_BIN)/sandbox-args-pie: tests/sandbox/args.c tests/sandbox/say.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -fPIE -static-pie -o $@ $<
+
+# Its stack executable, as PT_GNU_STACK RWE asks.
+$(GUEST_BIN)/sandbox-execstack: tests/sandbox/execstack.c tests/sandbox/say.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -static -z execstack -o $@ $<
 
 # Dynamic, as Debian's programs: the lab guest has glibc's loader and libc.
 $(GUEST_BIN)/sandbox-args-dyn: tests/sandbox/args.c tests/sandbox/say.h

@@ -67,6 +67,7 @@ struct hc_vm {
 	bool amd;
 	bool fsgsbase;		/* the guest may use rdfsbase and the like: hc_user_run() does */
 	bool nx;		/* EFER.NXE: pages the host cannot execute are not executable */
+	unsigned long forgets;	/* entries dropped so far, under lock: paging.c */
 	size_t run_size;
 	unsigned int phys_bits;
 	uint64_t xcr0;

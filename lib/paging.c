@@ -15,7 +15,9 @@
  * memory the process does not have is reported with its address. Entries go
  * stale when the process unmaps or protects memory; KVM then fails KVM_RUN
  * with -EFAULT, and run.c drops every entry (hc_paging_forget()) so that the
- * access faults again in the guest, with its address.
+ * access faults again in the guest, with its address. KVM sees no lost
+ * execute permission: ring 0 code reports those (hc_vm_remapped(), which
+ * drops the range's entries: hc_paging_forget_range()).
  *
  * GVA -> GPA never changes for a given address, so a vCPU that still caches
  * a dropped entry translates correctly; and table pages are never freed, so
@@ -228,11 +230,19 @@ int hc_paging_fault(struct hc_vm *vm, uint64_t addr, bool write, bool fetch, boo
 	uint64_t region = addr & ~(REGION_SIZE - 1), gpa, *pde, *pt;
 	uint8_t prot[ENTRIES], want = PROT_R | (write ? PROT_W : 0) | (user ? PROT_U : 0) |
 				      (fetch && vm->nx ? PROT_X : 0);
+	unsigned long forgets;
 	int ret, i;
-	bool alike = true;
+	bool alike;
 
 	if (addr >= HC_USER_END)
 		return -EFAULT;
+again:
+	/*
+	 * Entries dropped while the permissions were read may have been
+	 * dropped for a change they predate: read them again then.
+	 */
+	forgets = __atomic_load_n(&vm->forgets, __ATOMIC_ACQUIRE);
+	alike = true;
 	ret = region_prot(region, prot);
 	if (ret < 0)
 		return ret;
@@ -243,6 +253,10 @@ int hc_paging_fault(struct hc_vm *vm, uint64_t addr, bool write, bool fetch, boo
 		alike &= prot[i] == prot[0];
 
 	pthread_mutex_lock(&vm->lock);
+	if (vm->forgets != forgets) {
+		pthread_mutex_unlock(&vm->lock);
+		goto again;
+	}
 	ret = window_gpa(vm, region, &gpa);
 	pde = ret ? NULL : pde_of(vm, region);
 	if (!ret && !pde)
@@ -313,6 +327,7 @@ static uint64_t *pde_lookup(struct hc_vm *vm, uint64_t addr)
 void hc_paging_forget_range(struct hc_vm *vm, uint64_t start, uint64_t end)
 {
 	pthread_mutex_lock(&vm->lock);
+	__atomic_store_n(&vm->forgets, vm->forgets + 1, __ATOMIC_RELEASE);
 	for (uint64_t region = start & ~(REGION_SIZE - 1); region < end; region += REGION_SIZE) {
 		uint64_t *pde = pde_lookup(vm, region), *pt;
 
@@ -337,6 +352,7 @@ void hc_paging_forget_range(struct hc_vm *vm, uint64_t start, uint64_t end)
 void hc_paging_forget(struct hc_vm *vm)
 {
 	pthread_mutex_lock(&vm->lock);
+	__atomic_store_n(&vm->forgets, vm->forgets + 1, __ATOMIC_RELEASE);
 	for (int i4 = 0; i4 < ENTRIES; i4++) {
 		uint64_t *pdpt;
 

@@ -15,6 +15,7 @@
  * int-pf          int $14, the page-fault vector (DPL 0): SIGSEGV
  * stack-overflow  recursion with 4 KiB frames: SIGSEGV
  * exec-data       call a ret in its own data (no PROT_EXEC): SIGSEGV
+ * exec-stack      call a ret on its stack (PT_GNU_STACK without PF_X): SIGSEGV
  * exec-unprotected  call a ret in a page mapped PROT_EXEC, which works, then
  *                 again once mprotect() took PROT_EXEC away: SIGSEGV
  * ud2             SIGILL (132)
@@ -249,9 +250,15 @@ static long recurse(long depth)
 	return recurse(depth + 1) + frame[(depth * 7) % sizeof(frame)];
 }
 
-/* Does what the case says; it should not come back. */
 /* A ret instruction in data: never executable. */
 static unsigned char ret_in_data[16] = { 0xc3 };
+
+static void exec_stack(void)
+{
+	unsigned char ret[16] = { 0xc3 };
+
+	((void (*)(void))opaque((uintptr_t)ret))();
+}
 
 static void exec_unprotected(void)
 {
@@ -271,6 +278,7 @@ static void exec_unprotected(void)
 	((void (*)(void))opaque((uintptr_t)page))();
 }
 
+/* Does what the case says; it should not come back. */
 static void die(const char *c, uintptr_t a)
 {
 	if (a || !strcmp(c, "null"))
@@ -295,6 +303,8 @@ static void die(const char *c, uintptr_t a)
 		say("# recursed %ld\n", recurse(0));
 	else if (!strcmp(c, "exec-data"))
 		((void (*)(void))opaque((uintptr_t)ret_in_data))();
+	else if (!strcmp(c, "exec-stack"))
+		exec_stack();
 	else if (!strcmp(c, "exec-unprotected"))
 		exec_unprotected();
 }
@@ -328,7 +338,7 @@ static int case_vmcall(void)
 
 static const char *const cases[] = {
 	"pointers", "vmcall", "read-ring0", "write-ring0", "jump-ring0", "read-kernel", "null",
-	"hlt", "out", "int-pf", "stack-overflow", "ud2", "abort", "exec-data", "exec-unprotected",
+	"hlt", "out", "int-pf", "stack-overflow", "ud2", "abort", "exec-data", "exec-stack", "exec-unprotected",
 };
 
 int main(int argc, char **argv)

@@ -72,6 +72,7 @@ struct elf {
 	Elf64_Phdr ph[MAX_PHDRS];
 	uint64_t lo, hi;		/* the segments' extent, as linked */
 	char interp[PATH_MAX];		/* PT_INTERP's path, or "" */
+	bool exec_stack;		/* PT_GNU_STACK with PF_X */
 };
 
 /* Open and check @path: an x86-64 executable or shared object. */
@@ -85,6 +86,7 @@ static int elf_open(struct elf *e, const char *path)
 	e->lo = UINT64_MAX;
 	e->hi = 0;
 	e->interp[0] = '\0';
+	e->exec_stack = false;
 	e->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (e->fd < 0)
 		return -errno;
@@ -98,7 +100,10 @@ static int elf_open(struct elf *e, const char *path)
 		 (ssize_t)(eh->e_phnum * sizeof(ph[0])))
 		ret = bad(path, "bad program headers");
 	for (int i = 0; !ret && i < eh->e_phnum; i++) {
-		if (ph[i].p_type == PT_INTERP &&
+		if (ph[i].p_type == PT_GNU_STACK)
+			e->exec_stack = ph[i].p_flags & PF_X;
+		/* as Linux, the first PT_INTERP */
+		if (ph[i].p_type == PT_INTERP && !e->interp[0] &&
 		    (ph[i].p_filesz < 2 || ph[i].p_filesz > sizeof(e->interp) ||
 		     pread(e->fd, e->interp, ph[i].p_filesz, ph[i].p_offset) != (ssize_t)ph[i].p_filesz ||
 		     memchr(e->interp, '\0', ph[i].p_filesz) != e->interp + ph[i].p_filesz - 1))
@@ -189,8 +194,9 @@ static int load_interp(struct program *p, const struct elf *program, uint64_t *b
 			program->interp, strerror(-ret));
 	if (ret)
 		return ret;
-	if (interp.eh.e_type != ET_DYN || interp.interp[0]) {
-		ret = bad(interp.path, "not an interpreter: a shared object without PT_INTERP");
+	/* Linux ignores the interpreter's own PT_INTERP, and so do we */
+	if (interp.eh.e_type != ET_DYN) {
+		ret = bad(interp.path, "not an interpreter: a shared object");
 		goto out;
 	}
 	at = mem_mmap(p, 0, page_up(interp.hi) - page_down(interp.lo), PROT_NONE,
@@ -224,7 +230,6 @@ static int count(char **v)
 	return n;
 }
 
-/* The stack as the kernel leaves it: argc, argv, envp, auxv, then strings. */
 /* Where the program's image and its interpreter went. */
 struct start {
 	uint64_t entry;		/* the program's: AT_ENTRY */
@@ -233,17 +238,22 @@ struct start {
 	uint64_t rip;		/* the interpreter's entry, or the program's */
 };
 
-/* The stack at the top of the heap area, and the gap below it, which mmap() leaves alone. */
-static int map_stack(struct program *p)
+/*
+ * The stack at the top of the heap area, executable if PT_GNU_STACK says
+ * so, and the gap below it, which mmap() leaves alone.
+ */
+static int map_stack(struct program *p, bool exec)
 {
 	uint64_t top = p->heap.end;
 
-	if (mmap((void *)(top - STACK_SIZE), STACK_SIZE, PROT_READ | PROT_WRITE,
+	if (mmap((void *)(top - STACK_SIZE), STACK_SIZE,
+		 PROT_READ | PROT_WRITE | (exec ? PROT_EXEC : 0),
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) == MAP_FAILED)
 		return -errno;
 	return span_add(p, top - STACK_SIZE - STACK_GAP, top) < 0 ? -ENOMEM : 0;
 }
 
+/* The stack as the kernel leaves it: argc, argv, envp, auxv, then strings. */
 static int build_stack(struct program *p, const char *path, char **argv, char **envp,
 		       const struct start *start)
 {
@@ -331,7 +341,7 @@ int load_program(struct program *p, const char *path, char **argv, char **envp)
 	start.phnum = program.eh.e_phnum;
 	/* the stack first: the interpreter goes below it, where mmap() puts things */
 	if (!ret)
-		ret = map_stack(p);
+		ret = map_stack(p, program.exec_stack);
 	if (!ret && program.interp[0])
 		ret = load_interp(p, &program, &start.interp_base, &start.rip);
 	if (!ret)

@@ -2,7 +2,7 @@
 /*
  * hostcall-run [--mode hypercall|exit] [--policy FILE] [--stats] -- PROGRAM [ARG]...
  *
- * Runs a static x86-64 program in guest ring 3 (see sandbox.h, and
+ * Runs an x86-64 program, static or dynamic, in guest ring 3 (see sandbox.h, and
  * docs/sandbox.md). Its stdout, stderr and exit status are the program's:
  * hostcall-run writes to stderr only, and dies of the signal that killed the
  * program. Its own failures exit with 125, a program it cannot run with 126

@@ -174,12 +174,17 @@ static uint64_t find_gap(const struct program *p, uint64_t len)
 /*
  * The host's mappings of [start, end) changed: the guest's entries there go,
  * else ring 3 could go on executing what is no longer executable. Before
- * the program runs (on the host side) there are none.
+ * the program runs (on the host side) there are none. Should that fail,
+ * the program ends (p->error) rather than run with stale entries.
  */
 static void remapped(struct program *p, uint64_t start, uint64_t end)
 {
-	if (hc_in_guest())
-		hc_vm_remapped(p->vm, (void *)start, end - start);
+	int ret = hc_in_guest() ? hc_vm_remapped(p->vm, (void *)start, end - start) : 0;
+
+	if (ret && !p->error) {
+		p->error = ret;
+		p->ended = true;
+	}
 }
 
 /* Give [start, end) back to the reservation. */
@@ -250,7 +255,7 @@ long mem_mmap(struct program *p, uint64_t addr, uint64_t len, int prot, int flag
 		unmap(p, addr, addr + len);
 		return -ENOMEM;
 	}
-	if (fixed)
+	if (flags & MAP_FIXED)	/* NOREPLACE replaced nothing */
 		remapped(p, addr, addr + len);
 	return addr;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause */
 /*
- * hostcall-run: a static program in guest ring 3, its system calls served
+ * hostcall-run: a program in guest ring 3, its system calls served
  * by the ring-0 part of this process, built on libhostcall.
  *
  *   main.c      options, the policy, the host side: start, end, statistics
