@@ -320,35 +320,44 @@ static uint64_t *pde_lookup(struct hc_vm *vm, uint64_t addr)
 }
 
 /*
- * Drop the entries of [start, end), but the pinned ones, and a 2 MiB entry
- * that covers any of it: they are remade from faults, with the host's
+ * Drop what @pde maps of its pages [first, last), but the pinned ones; a
+ * 2 MiB entry goes whole. They are remade from faults, with the host's
  * permissions then.
  */
+static void forget_pde(struct hc_vm *vm, uint64_t *pde, int first, int last)
+{
+	uint64_t *pt;
+
+	if (*pde & PTE_LARGE) {
+		set_entry(pde, 0);
+		return;
+	}
+	if (!(*pde & PTE_PRESENT))
+		return;
+	pt = table(vm, *pde);
+	for (int i = first; i < last; i++) {
+		if (!(pt[i] & PTE_PINNED))
+			set_entry(&pt[i], 0);
+	}
+}
+
+/* Drop the entries of [start, end), as forget_pde() does. */
 void hc_paging_forget_range(struct hc_vm *vm, uint64_t start, uint64_t end)
 {
 	pthread_mutex_lock(&vm->lock);
 	__atomic_store_n(&vm->forgets, vm->forgets + 1, __ATOMIC_RELEASE);
 	for (uint64_t region = start & ~(REGION_SIZE - 1); region < end; region += REGION_SIZE) {
-		uint64_t *pde = pde_lookup(vm, region), *pt;
+		uint64_t *pde = pde_lookup(vm, region);
+		int first = start > region ? (start - region) / HC_PAGE_SIZE : 0;
+		int last = end < region + REGION_SIZE ? (end - region) / HC_PAGE_SIZE : ENTRIES;
 
-		if (!pde || !(*pde & PTE_PRESENT))
-			continue;
-		if (*pde & PTE_LARGE) {
-			set_entry(pde, 0);
-			continue;
-		}
-		pt = table(vm, *pde);
-		for (int i = 0; i < ENTRIES; i++) {
-			uint64_t page = region + i * HC_PAGE_SIZE;
-
-			if (page >= start && page < end && !(pt[i] & PTE_PINNED))
-				set_entry(&pt[i], 0);
-		}
+		if (pde)
+			forget_pde(vm, pde, first, last);
 	}
 	pthread_mutex_unlock(&vm->lock);
 }
 
-/* Drop every entry but the pinned ones: they are remade from faults. */
+/* Drop every entry, as forget_pde() does. */
 void hc_paging_forget(struct hc_vm *vm)
 {
 	pthread_mutex_lock(&vm->lock);
@@ -365,21 +374,8 @@ void hc_paging_forget(struct hc_vm *vm)
 			if (!(pdpt[i3] & PTE_PRESENT))
 				continue;
 			pd = table(vm, pdpt[i3]);
-			for (int i2 = 0; i2 < ENTRIES; i2++) {
-				uint64_t *pt;
-
-				if (pd[i2] & PTE_LARGE) {
-					set_entry(&pd[i2], 0);
-					continue;
-				}
-				if (!(pd[i2] & PTE_PRESENT))
-					continue;
-				pt = table(vm, pd[i2]);
-				for (int i1 = 0; i1 < ENTRIES; i1++) {
-					if (!(pt[i1] & PTE_PINNED))
-						set_entry(&pt[i1], 0);
-				}
-			}
+			for (int i2 = 0; i2 < ENTRIES; i2++)
+				forget_pde(vm, &pd[i2], 0, ENTRIES);
 		}
 	}
 	pthread_mutex_unlock(&vm->lock);

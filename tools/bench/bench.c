@@ -332,7 +332,7 @@ static _Noreturn void usage(void)
 }
 
 /* --trace: a getpid of each mechanism chosen, between two trace marks. */
-static int trace(const struct options *o, const struct op_env *env)
+static void trace(const struct options *o, const struct op_env *env)
 {
 	int pair = 0;
 
@@ -351,7 +351,6 @@ static int trace(const struct options *o, const struct op_env *env)
 		if (trace_marked_runs == marked)
 			trace_marks_empty();
 	}
-	return 0;
 }
 
 /* --mech: skip every mechanism that the comma-separated @list does not name. */
@@ -438,8 +437,10 @@ int main(int argc, char **argv)
 	env.pipe_fd = make_pipe(o.calls + o.calls / 10, &pipe_write);
 	env.udp_fd = udp_pair();
 	env.file_fd = make_file(o.file_kib << 10, &file_checksum);
-	if (o.trace)
-		return trace(&o, &env);
+	if (o.trace) {
+		trace(&o, &env);
+		return 0;
+	}
 	for (int op = 0; op < NR_OPS; op++) {
 		for (size_t m = 0; m < NR_MECHANISMS; m++) {
 			if (!o.skip[m])
