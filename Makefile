@@ -38,7 +38,8 @@ GUEST_PROGS := $(GUEST_BIN)/kvm-hello $(GUEST_BIN)/hostcall-demo $(GUEST_BIN)/ho
 	       $(GUEST_BIN)/hostcall-lib-test $(GUEST_BIN)/hostcall-bench $(GUEST_BIN)/hostcall-fuzz \
 	       $(GUEST_BIN)/hostcall-parity $(GUEST_BIN)/hostcall-stress $(GUEST_BIN)/hostcall-run \
 	       $(GUEST_BIN)/hostcall-sandbox-bench \
-	       $(GUEST_BIN)/hostcall-run-check $(GUEST_BIN)/sandbox-args-pie $(GUEST_BIN)/sandbox-args-dyn \
+	       $(GUEST_BIN)/hostcall-run-check $(GUEST_BIN)/hostcall-run-debian-commands \
+	       $(GUEST_BIN)/sandbox-args-pie $(GUEST_BIN)/sandbox-args-dyn \
 	       $(patsubst tests/sandbox/%.c,$(GUEST_BIN)/sandbox-%,$(wildcard tests/sandbox/*.c))
 
 all: lib guest
@@ -108,6 +109,11 @@ $(GUEST_BIN)/hostcall-sandbox-bench: tools/sandbox-bench/hostcall-sandbox-bench.
 $(GUEST_BIN)/hostcall-run-check: tests/sandbox/check
 	@mkdir -p $(@D)
 	install -m 0755 $< $@
+
+# The list hostcall-run-check runs Debian's programs from, beside it.
+$(GUEST_BIN)/hostcall-run-debian-commands: tests/sandbox/debian-commands
+	@mkdir -p $(@D)
+	install -m 0644 $< $@
 
 $(GUEST_BIN)/sandbox-%: tests/sandbox/%.c tests/sandbox/say.h
 	@mkdir -p $(@D)

@@ -49,7 +49,12 @@ struct hc_vcpu {
 	struct hc_vcpu *next;
 	int fd;
 	uint64_t owner;		/* of the thread that runs it; 0: free */
-	bool busy;		/* in hc_vm_call(): a handler must not re-enter */
+	/*
+	 * The task in hc_vm_call(), whose handler must not re-enter; 0 if
+	 * none. A task id, not a flag: a vfork() child sharing the thread's
+	 * memory may use the vCPU while the thread waits, and die in it.
+	 */
+	long busy;
 	bool stale;		/* page tables dropped after KVM's -EFAULT, not yet resolved */
 	bool faulted;		/* the last call ended with -EFAULT; fault is why */
 	struct kvm_run *run;

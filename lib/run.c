@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/syscall.h>
 
 #include "internal.h"
 
@@ -194,16 +195,17 @@ long hc_vm_call(struct hc_vm *vm, long (*fn)(void *), void *arg)
 {
 	struct hc_vcpu *vcpu;
 	struct kvm_regs *regs;
-	long ret;
+	long ret, tid;
 
 	if (hc_in_guest())
 		return fn(arg);
 	vcpu = hc_thread_vcpu(vm, true);
 	if (!vcpu)
 		return -errno;
-	if (vcpu->busy)
+	tid = hc_raw_syscall(SYS_gettid, 0, 0, 0, 0, 0, 0);
+	if (vcpu->busy == tid)
 		return -EBUSY;
-	vcpu->busy = true;
+	vcpu->busy = tid;
 	vcpu->faulted = false;
 	regs = regs_of(vcpu);
 	memset(regs, 0, sizeof(*regs));
@@ -225,7 +227,7 @@ long hc_vm_call(struct hc_vm *vm, long (*fn)(void *), void *arg)
 	if (vcpu->faulted && (vcpu->fault.vector == HC_FAULT_SHUTDOWN ||
 			      vcpu->fault.vector == HC_FAULT_KVM))
 		hc_vcpu_reset(vcpu);
-	vcpu->busy = false;
+	vcpu->busy = 0;
 	return ret;
 }
 

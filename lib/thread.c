@@ -95,7 +95,7 @@ struct hc_vcpu *hc_thread_vcpu(struct hc_vm *vm, bool make)
 		vcpu = free_vcpu;
 		vcpu->owner = me;
 		/* Left set if its thread ended inside the guest (pthread_exit). */
-		vcpu->busy = false;
+		vcpu->busy = 0;
 	}
 	pthread_mutex_unlock(&vm->lock);
 

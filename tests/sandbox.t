@@ -3,8 +3,8 @@
 # tests/sandbox.t: hostcall-run. Here, what needs no guest: its own errors
 # (usage, policy, a missing, foreign or dynamic program), which come before
 # it creates a VM. In both labs, hostcall-run-check (tests/sandbox/check):
-# busybox applets and our own programs give the same output and status
-# natively and in both modes; hostile programs get errors or their signal;
+# busybox applets, our own programs and Debian's (lab/run --debian) give
+# the same output and status natively and in both modes; hostile programs get errors or their signal;
 # --stats and --policy. The AMD lab runs the debug kernel (KASAN, kmemleak,
 # lockdep), then a kmemleak scan; the Intel lab, the slower one, the default
 # kernel with smaller inputs.
@@ -30,8 +30,9 @@ fails_with() {
 
 echo "no_such_call" >"$out/bad-policy"
 echo "ioctl" >"$out/ioctl-policy"
-printf '#!/bin/sh\n' >"$out/script"
-chmod +x "$out/script"
+printf 'plain text\n' >"$out/text"
+printf '#!/no/such/shell -x\n' >"$out/script"
+chmod +x "$out/text" "$out/script"
 echo 'int main(void) { return 0; }' |
 	cc -x c -o "$out/no-interp" -Wl,--dynamic-linker=/no/such/ld.so - ||
 	{ echo "Bail out! cc could not build a test program"; exit 1; }
@@ -46,7 +47,9 @@ echo 'int main(void) { return 0; }' |
 		fails_with 125 "\"ioctl\" is a system call whose arguments" --policy "$out/ioctl-policy" -- /bin/true
 	check "missing policy file: status 125" fails_with 125 "no-such-policy" --policy "$out/no-such-policy" -- /bin/true
 	check "missing program: status 127" fails_with 127 "No such file" -- /no/such/program
-	check "not an ELF file: status 126" fails_with 126 "not an ELF file" -- "$out/script"
+	check "not an ELF file: status 126" fails_with 126 "not an ELF file" -- "$out/text"
+	check "a script whose interpreter is missing: status 127, named" \
+		fails_with 127 "/no/such/shell: No such file" -- "$out/script"
 	check "a program whose interpreter is missing: status 127, named" \
 		fails_with 127 "its interpreter /no/such/ld.so: No such file" -- "$out/no-interp"
 	# This machine's kernel is Debian's, without the series.
@@ -58,6 +61,7 @@ echo 'int main(void) { return 0; }' |
 		echo "ok $check_n - --mode hypercall where the kernel lacks it # SKIP no /dev/kvm here"
 	fi
 	echo "@@status 0"
+	lab_tap_run_args=(--debian)
 	lab_tap "$out" amd debug "amd, debug kernel" hostcall-run-check
 	lab_tap "$out" intel default intel hostcall-run-check --small
 } | tests/lib/merge-tap

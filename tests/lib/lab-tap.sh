@@ -5,7 +5,8 @@
 # kmemleak scan as a run of its own where the kernel has kmemleak (the
 # debug kernel), and the boot's time. A boot that fails (124 timeout, 125
 # kernel report or failed boot) adds a failing run with the end of the
-# console, which is kept in DIR/CPU.console.
+# console, which is kept in DIR/CPU.console. lab_tap_run_args: more
+# options for lab/run (such as --debian).
 
 # In the guest: $1 the run's name, then the command.
 lab_tap_guest='name=$1; shift
@@ -17,11 +18,13 @@ echo "@@run $name, kmemleak"
 hostcall-kmemleak "no leak once the cases are over"
 echo "@@status $?"'
 
+lab_tap_run_args=()
 lab_tap() {
 	local dir=$1 cpu=$2 kernel=$3 name=$4 status=0 start=$SECONDS
 	shift 4
 	mkdir -p "$dir"
-	lab/run --cpu "$cpu" --kernel "$kernel" --timeout 600 -- sh -c "$lab_tap_guest" sh "$name" "$@" \
+	lab/run --cpu "$cpu" --kernel "$kernel" --timeout 600 "${lab_tap_run_args[@]}" \
+		-- sh -c "$lab_tap_guest" sh "$name" "$@" \
 		2>"$dir/$cpu.console" || status=$?
 	echo "# $name: $((SECONDS - start)) s, boot included"
 	if [ $status -ne 0 ]; then

@@ -19,6 +19,7 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sandbox.h"
@@ -29,6 +30,8 @@
 #define STACK_SIZE	(8UL << 20)
 #define STACK_GAP	(1UL << 20)	/* Linux's stack_guard_gap */
 #define MAX_PHDRS	64
+#define SCRIPT_LINE	256	/* Linux's BINPRM_BUF_SIZE: "#!" and the interpreter fit in it */
+#define MAX_SCRIPTS	4	/* a script's interpreter a script, so deep at most */
 
 static int prot_of(uint32_t flags)
 {
@@ -36,11 +39,32 @@ static int prot_of(uint32_t flags)
 	       (flags & PF_X ? PROT_EXEC : 0);
 }
 
-/* Fail with a message naming the program; 126: it cannot be run. */
-static int bad(const char *path, const char *why)
+/* An ELF file's headers, checked, and where its PT_LOAD segments go. */
+struct elf {
+	const char *path;
+	int fd;
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph[MAX_PHDRS];
+	uint64_t lo, hi;		/* the segments' extent, as linked */
+	char interp[PATH_MAX];		/* PT_INTERP's path, or "" */
+	bool exec_stack;		/* PT_GNU_STACK with PF_X */
+	const char *why;		/* not a program we run: why */
+};
+
+static int bad(struct elf *e, const char *why)
 {
-	fprintf(stderr, "hostcall-run: %s: %s\n", path, why);
+	e->why = why;
 	return -ENOEXEC;
+}
+
+/* Say why @e cannot run (126 follows), or which file is missing (127). */
+static int say(const struct elf *e, const char *whose, int ret)
+{
+	if (ret == -ENOEXEC && e->why)
+		fprintf(stderr, "hostcall-run: %s: %s\n", e->path, e->why);
+	else if (ret == -ENOENT || ret == -ENOTDIR)
+		fprintf(stderr, "hostcall-run: %s%s: %s\n", whose, e->path, strerror(-ret));
+	return ret;
 }
 
 /* One PT_LOAD: the file's pages, zeroes after p_filesz, anonymous pages after. */
@@ -64,17 +88,6 @@ static int map_segment(struct program *p, int fd, const Elf64_Phdr *ph, uint64_t
 	return span_add(p, start, end);	/* segments may share a page */
 }
 
-/* An ELF file's headers, checked, and where its PT_LOAD segments go. */
-struct elf {
-	const char *path;
-	int fd;
-	Elf64_Ehdr eh;
-	Elf64_Phdr ph[MAX_PHDRS];
-	uint64_t lo, hi;		/* the segments' extent, as linked */
-	char interp[PATH_MAX];		/* PT_INTERP's path, or "" */
-	bool exec_stack;		/* PT_GNU_STACK with PF_X */
-};
-
 /* Open and check @path: an x86-64 executable or shared object. */
 static int elf_open(struct elf *e, const char *path)
 {
@@ -87,18 +100,19 @@ static int elf_open(struct elf *e, const char *path)
 	e->hi = 0;
 	e->interp[0] = '\0';
 	e->exec_stack = false;
+	e->why = NULL;
 	e->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (e->fd < 0)
 		return -errno;
 	if (pread(e->fd, eh, sizeof(*eh), 0) != sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG))
-		ret = bad(path, "not an ELF file");
+		ret = bad(e, "not an ELF file");
 	else if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_machine != EM_X86_64 ||
 		 (eh->e_type != ET_EXEC && eh->e_type != ET_DYN))
-		ret = bad(path, "not an x86-64 executable");
+		ret = bad(e, "not an x86-64 executable");
 	else if (eh->e_phentsize != sizeof(Elf64_Phdr) || !eh->e_phnum || eh->e_phnum > MAX_PHDRS ||
 		 pread(e->fd, ph, eh->e_phnum * sizeof(ph[0]), eh->e_phoff) !=
 		 (ssize_t)(eh->e_phnum * sizeof(ph[0])))
-		ret = bad(path, "bad program headers");
+		ret = bad(e, "bad program headers");
 	for (int i = 0; !ret && i < eh->e_phnum; i++) {
 		if (ph[i].p_type == PT_GNU_STACK)
 			e->exec_stack = ph[i].p_flags & PF_X;
@@ -107,20 +121,20 @@ static int elf_open(struct elf *e, const char *path)
 		    (ph[i].p_filesz < 2 || ph[i].p_filesz > sizeof(e->interp) ||
 		     pread(e->fd, e->interp, ph[i].p_filesz, ph[i].p_offset) != (ssize_t)ph[i].p_filesz ||
 		     memchr(e->interp, '\0', ph[i].p_filesz) != e->interp + ph[i].p_filesz - 1))
-			ret = bad(path, "bad PT_INTERP");
+			ret = bad(e, "bad PT_INTERP");
 		if (ph[i].p_type != PT_LOAD)
 			continue;
 		if (ph[i].p_memsz < ph[i].p_filesz || ph[i].p_vaddr + ph[i].p_memsz < ph[i].p_vaddr ||
 		    (ph[i].p_vaddr - ph[i].p_offset) % PAGE_SIZE)
-			ret = bad(path, "bad PT_LOAD segment");
+			ret = bad(e, "bad PT_LOAD segment");
 		e->lo = ph[i].p_vaddr < e->lo ? ph[i].p_vaddr : e->lo;
 		if (ph[i].p_vaddr + ph[i].p_memsz > e->hi)
 			e->hi = ph[i].p_vaddr + ph[i].p_memsz;
 	}
 	if (!ret && e->hi <= e->lo)
-		ret = bad(path, "no PT_LOAD segment");
+		ret = bad(e, "no PT_LOAD segment");
 	if (!ret && (page_up(e->hi) - page_down(e->lo) > HEAP_SIZE || e->hi >= PIE_BASE))
-		ret = bad(path, "segments too large or too high");
+		ret = bad(e, "segments too large or too high");
 	if (ret)
 		close(e->fd);
 	return ret;
@@ -165,11 +179,8 @@ static int load_image(struct program *p, struct elf *e, uint64_t *base)
 	lo = page_down(*base + e->lo);
 	hi = page_up(*base + e->hi);
 	ret = area_reserve(&p->image, lo, hi - lo + BRK_SIZE);
-	if (ret == -EEXIST) {
-		fprintf(stderr, "hostcall-run: %s: its addresses %#lx-%#lx are hostcall-run's\n",
-			e->path, (unsigned long)lo, (unsigned long)hi);
-		return -ENOEXEC;
-	}
+	if (ret == -EEXIST)
+		return say(e, "", bad(e, "its addresses are hostcall-run's"));
 	if (!ret)
 		ret = elf_map(p, e, *base);
 	p->brk_start = p->brk = hi;
@@ -185,20 +196,19 @@ static int load_interp(struct program *p, const struct elf *program, uint64_t *b
 		       uint64_t *entry)
 {
 	struct elf interp;
+	char whose[PATH_MAX + 32];
 	long at;
 	int ret = elf_open(&interp, program->interp);
 
-	/* execve()'s error too: the shell then says 127 */
-	if (ret == -ENOENT || ret == -ENOTDIR)
-		fprintf(stderr, "hostcall-run: %s: its interpreter %s: %s\n", program->path,
-			program->interp, strerror(-ret));
-	if (ret)
-		return ret;
 	/* Linux ignores the interpreter's own PT_INTERP, and so do we */
-	if (interp.eh.e_type != ET_DYN) {
-		ret = bad(interp.path, "not an interpreter: a shared object");
-		goto out;
+	if (!ret && interp.eh.e_type != ET_DYN) {
+		close(interp.fd);
+		ret = bad(&interp, "not an interpreter: a shared object");
 	}
+	/* execve()'s error too: the shell then says 127 */
+	snprintf(whose, sizeof(whose), "%s: its interpreter ", program->path);
+	if (ret)
+		return say(&interp, whose, ret);
 	at = mem_mmap(p, 0, page_up(interp.hi) - page_down(interp.lo), PROT_NONE,
 		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (at < 0) {
@@ -320,21 +330,140 @@ static int build_stack(struct program *p, const char *path, char **argv, char **
 	return 0;
 }
 
+/*
+ * "#!INTERP [ARG]" on the first line of @path, as Linux's binfmt_script
+ * reads it: 1 with @interp and @arg ("" if none) filled, 0 if @path is no
+ * script, or -errno.
+ */
+static int read_script(const char *path, char interp[SCRIPT_LINE], char arg[SCRIPT_LINE])
+{
+	char line[SCRIPT_LINE], *word, *end;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	size_t len;
+
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, line, sizeof(line) - 1, 0);
+	close(fd);
+	if (n < 2 || line[0] != '#' || line[1] != '!')
+		return n < 0 ? -errno : 0;
+	line[n] = '\0';
+	end = strchr(line, '\n');
+	if (!end && n == sizeof(line) - 1)
+		return -ENOEXEC;	/* as Linux: the interpreter may be cut */
+	if (end)
+		*end = '\0';
+	word = line + 2 + strspn(line + 2, " \t");
+	len = strcspn(word, " \t");
+	if (!len)
+		return -ENOEXEC;
+	memcpy(interp, word, len);
+	interp[len] = '\0';
+	word += len;
+	word += strspn(word, " \t");
+	for (end = word + strlen(word); end > word && (end[-1] == ' ' || end[-1] == '\t');)
+		*--end = '\0';
+	strcpy(arg, word);
+	return 1;
+}
+
+/*
+ * If @path is a script: 1, and *@command its interpreter's argv, as
+ * Linux's: INTERP [ARG] PATH ARGV[1]...; else 0, or -errno.
+ */
+static int script_command(const char *path, char **argv, char ***command)
+{
+	char interp[SCRIPT_LINE], arg[SCRIPT_LINE];
+	int ret = read_script(path, interp, arg), argc = argv[0] ? count(argv) : 1, n = 0;
+	char **c;
+
+	if (ret <= 0)
+		return ret;
+	c = calloc(argc + 3, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c[n++] = strdup(interp);
+	if (arg[0])
+		c[n++] = strdup(arg);
+	c[n++] = strdup(path);
+	for (int i = 1; i < argc; i++)
+		c[n++] = argv[i];
+	*command = c;
+	return 1;
+}
+
+/*
+ * What execve() would refuse, found before hostcall-run gives up the
+ * program it runs: a file missing or not executable, no program, scripts
+ * nested too deep, an interpreter missing.
+ */
+int check_executable(const char *path)
+{
+	char interp[SCRIPT_LINE], arg[SCRIPT_LINE], elf_interp[PATH_MAX];
+	struct elf e;
+	struct stat st;
+	int ret;
+
+	for (int depth = 0; depth <= MAX_SCRIPTS; depth++) {
+		if (stat(path, &st) < 0)
+			return -errno;
+		if (!S_ISREG(st.st_mode) || access(path, X_OK) < 0)
+			return -EACCES;
+		ret = read_script(path, interp, arg);
+		if (ret < 0)
+			return ret;
+		if (!ret)
+			break;
+		path = strcpy(elf_interp, interp);
+	}
+	if (ret)
+		return -ELOOP;
+	ret = elf_open(&e, path);
+	if (ret)
+		return ret;
+	close(e.fd);
+	if (!e.interp[0])
+		return 0;
+	strcpy(elf_interp, e.interp);
+	ret = elf_open(&e, elf_interp);
+	if (ret)
+		return ret == -ENOEXEC ? -ELIBBAD : ret;
+	close(e.fd);
+	return 0;
+}
+
 int load_program(struct program *p, const char *path, char **argv, char **envp)
 {
 	struct start start = { 0 };
 	struct elf program;
 	uint64_t base;
-	int ret;
+	char **command;
+	int ret, depth = 0;
 
-	ret = area_reserve(&p->heap, 0, HEAP_SIZE);
-	if (ret)
-		return ret;
-	ret = elf_open(&program, path);
+	/* A script: its interpreter runs, with the script's path as an argument. */
+	while ((ret = script_command(path, argv, &command)) > 0) {
+		if (++depth > MAX_SCRIPTS) {
+			fprintf(stderr, "hostcall-run: %s: scripts nested too deep\n", path);
+			return -ENOEXEC;
+		}
+		path = command[0];
+		argv = command;
+	}
+	if (ret == -ENOEXEC)
+		fprintf(stderr, "hostcall-run: %s: a bad \"#!\" line\n", path);
 	if (ret == -ENOENT || ret == -ENOTDIR)
 		fprintf(stderr, "hostcall-run: %s: %s\n", path, strerror(-ret));
 	if (ret)
 		return ret;
+	ret = area_reserve(&p->heap, 0, HEAP_SIZE);
+	if (ret)
+		return ret;
+	ret = elf_open(&program, path);
+	if (ret)
+		return say(&program, "", ret);
+	if (!realpath(path, p->exe))
+		snprintf(p->exe, sizeof(p->exe), "%s", path);
 	ret = load_image(p, &program, &base);
 	start.entry = start.rip = base + program.eh.e_entry;
 	start.phdr = elf_phdr(&program, base);

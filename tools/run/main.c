@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "sandbox.h"
@@ -104,24 +106,34 @@ static long create_vcpu(void *unused)
 	return 0;
 }
 
-/* Everything the program runs on: the VM, what ring 3 reaches, our fds. */
-static void start(struct program *p, int flags, bool want_hypercall)
+/* The lowest fd that hostcall-run's own go above. */
+int fd_top(void)
+{
+	struct rlimit nofile;
+
+	if (getrlimit(RLIMIT_NOFILE, &nofile) < 0)
+		fail("getrlimit", errno);
+	return (nofile.rlim_cur < MAX_FD ? nofile.rlim_cur : MAX_FD) - 16;
+}
+
+/*
+ * Everything the program runs on: the VM, what ring 3 reaches, our fds.
+ * Made at the start, and anew in a child after fork.
+ */
+void make_vm(struct program *p)
 {
 	uint64_t before[MAX_FD / 64] = { 0 }, filled[MAX_FD / 64] = { 0 };
-	struct rlimit nofile;
 	long ret;
 
 	for (int fd = 0; fd < MAX_FD; fd++)
 		before[fd / 64] |= (uint64_t)fd_open(fd) << (fd % 64);
-	if (getrlimit(RLIMIT_NOFILE, &nofile) < 0)
-		fail("getrlimit", errno);
-	fill_fds(before, filled, (nofile.rlim_cur < MAX_FD ? nofile.rlim_cur : MAX_FD) - 8);
+	fill_fds(before, filled, fd_top() + 8);
 
 	/* --mode, not libhostcall's HOSTCALL_MODE, says; the program's environment is made. */
-	if (want_hypercall && setenv("HOSTCALL_MODE", "hypercall", 1) < 0)
+	if (p->want_hypercall && setenv("HOSTCALL_MODE", "hypercall", 1) < 0)
 		fail("setenv", errno);
-	p->vm = hc_vm_create(flags);
-	if (!p->vm && want_hypercall && errno == ENOTSUP) {
+	p->vm = hc_vm_create(p->vm_flags);
+	if (!p->vm && p->want_hypercall && errno == ENOTSUP) {
 		fprintf(stderr, "hostcall-run: this kernel does not offer KVM_HC_HOST_SYSCALL "
 			"(KVM_CAP_X86_HOST_SYSCALL); --mode exit runs without it\n");
 		exit(EXIT_FAILED);
@@ -142,6 +154,7 @@ static void start(struct program *p, int flags, bool want_hypercall)
 		if (filled[fd / 64] & 1ULL << (fd % 64))
 			close(fd);
 	}
+	memset(p->private_fds, 0, sizeof(p->private_fds));
 	for (int fd = 0; fd < MAX_FD; fd++) {
 		if (fd_open(fd) && !(before[fd / 64] & 1ULL << (fd % 64)))
 			p->private_fds[fd / 64] |= 1ULL << (fd % 64);
@@ -149,7 +162,7 @@ static void start(struct program *p, int flags, bool want_hypercall)
 	p->pid = getpid();
 }
 
-static void print_stats(const struct program *p)
+void print_stats(const struct program *p)
 {
 	unsigned long total = 0;
 
@@ -186,14 +199,19 @@ static const char *exception_name(int vector)
 	return "exception";
 }
 
-/* End as the program did: its exit status, or death by its signal. */
-static void finish(const struct program *p)
+/*
+ * End as the program did: its exit status, or death by its signal. A vfork()
+ * child shares this process's memory, libc's included, with its waiting
+ * parent: _exit(), and the signal sent to this task, not to libc's idea of
+ * the thread.
+ */
+static __attribute__((noreturn)) void finish(const struct program *p)
 {
 	struct rlimit no_core = { 0, 0 };
 	sigset_t set;
 
 	if (!p->signal)
-		exit(p->exit_status);
+		_exit(p->exit_status);
 	if (p->faulted && p->fault.vector == 14)
 		fprintf(stderr, "hostcall-run: %s: %s: page fault at %#lx, ip %#lx, error %#x\n",
 			p->name, strsignal(p->signal), p->fault.addr, p->fault.rip,
@@ -209,8 +227,8 @@ static void finish(const struct program *p)
 	sigemptyset(&set);
 	sigaddset(&set, p->signal);
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
-	raise(p->signal);
-	exit(128 + p->signal);
+	syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), p->signal);
+	_exit(128 + p->signal);
 }
 
 /* Ring 0 itself failed: a KVM that cannot run it, or a bug of ours. */
@@ -231,7 +249,59 @@ static void guest_failed(struct program *p, long ret)
 	}
 }
 
-int main(int argc, char **argv)
+/*
+ * A program named without a slash is looked up on PATH, as env(1) and
+ * execvp() do: the first executable file there, else the first file.
+ */
+static const char *find_program(const char *name)
+{
+	const char *dir = getenv("PATH") ? getenv("PATH") : "/usr/local/bin:/usr/bin:/bin";
+	static char found[PATH_MAX];
+	char candidate[PATH_MAX];
+
+	if (strchr(name, '/'))
+		return name;
+	for (found[0] = '\0';; dir++) {
+		int n = strcspn(dir, ":");
+
+		/* an empty entry is the working directory */
+		if (snprintf(candidate, sizeof(candidate), "%.*s/%s", n ? n : 1, n ? dir : ".",
+			     name) < (int)sizeof(candidate)) {
+			if (access(candidate, X_OK) == 0)
+				return strcpy(found, candidate);
+			if (!found[0] && access(candidate, F_OK) == 0)
+				strcpy(found, candidate);
+		}
+		dir += n;
+		if (!*dir)
+			break;
+	}
+	return found[0] ? found : name;
+}
+
+/* Run the program to its end, and end as it did. */
+void run_program(struct program *p)
+{
+	for (;;) {
+		long ret = hc_vm_call(p->vm, kernel_main, p);
+
+		if (ret || p->error) {
+			guest_failed(p, ret);
+			_exit(EXIT_FAILED);
+		}
+		if (!p->request)
+			break;
+		/* fork, clone, execve: the host side's to serve */
+		p->regs.rax = serve_request(p);
+		p->request = 0;
+	}
+	if (p->count)
+		print_stats(p);
+	finish(p);
+}
+
+/* The options, or what the hostcall-run that executes us passes on (process.c). */
+static void read_options(struct program *p, int argc, char **argv, char ***args, char ***envp)
 {
 	static const struct option options[] = {
 		{ "mode", required_argument, NULL, 'm' },
@@ -241,15 +311,20 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 	const char *policy = NULL;
-	bool stats = false, want_hypercall = false;
-	struct program *p;
-	int flags = 0, opt, ret;
+	bool stats = false;
+	int opt, ret;
 
+	if (argc == 3 && !strcmp(argv[1], EXEC_FROM)) {
+		ret = exec_from(p, atoi(argv[2]), args, envp);
+		if (ret)
+			fail("the state of the program that called execve", -ret);
+		return;
+	}
 	while ((opt = getopt_long(argc, argv, "+", options, NULL)) != -1) {
 		if (opt == 'm' && !strcmp(optarg, "exit"))
-			flags = HC_FORCE_EXIT;
+			p->vm_flags = HC_FORCE_EXIT;
 		else if (opt == 'm' && !strcmp(optarg, "hypercall"))
-			want_hypercall = true;
+			p->want_hypercall = true;
 		else if (opt == 'p')
 			policy = optarg;
 		else if (opt == 's')
@@ -259,23 +334,34 @@ int main(int argc, char **argv)
 	}
 	if (optind == argc)
 		usage();
-
-	p = aligned_alloc(64, sizeof(*p));
-	if (!p)
-		fail("memory", ENOMEM);
-	memset(p, 0, sizeof(*p));
-	p->name = argv[optind];
-	p->spans = calloc(MAX_SPANS, sizeof(*p->spans));
+	p->name = find_program(argv[optind]);
+	*args = argv + optind;
+	*envp = environ;
 	p->count = stats ? calloc(NR_SYSCALLS + 1, sizeof(*p->count)) : NULL;
-	if (!p->spans || (stats && !p->count))
+	if (stats && !p->count)
 		fail("memory", ENOMEM);
 	if (policy)
 		read_policy(p, policy);
 	else
 		for (int nr = 0; nr < NR_SYSCALLS; nr++)
 			p->allowed[nr] = default_allowed(nr);
+}
 
-	ret = load_program(p, argv[optind], argv + optind, environ);
+int main(int argc, char **argv)
+{
+	struct program *p = aligned_alloc(64, sizeof(*p));
+	char **args, **envp;
+	long ret;
+
+	if (!p)
+		fail("memory", ENOMEM);
+	memset(p, 0, sizeof(*p));
+	p->spans = calloc(MAX_SPANS, sizeof(*p->spans));
+	if (!p->spans)
+		fail("memory", ENOMEM);
+	read_options(p, argc, argv, &args, &envp);
+
+	ret = load_program(p, p->name, args, envp);
 	if (ret == -ENOENT || ret == -ENOTDIR)	/* load_program() said which file */
 		return EXIT_NOT_FOUND;
 	if (ret == -ENOEXEC)
@@ -284,13 +370,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hostcall-run: %s: %s\n", p->name, strerror(-ret));
 		return EXIT_CANNOT_RUN;
 	}
-	start(p, flags, want_hypercall);
-	ret = hc_vm_call(p->vm, kernel_main, p);
-	if (ret || p->error) {
-		guest_failed(p, ret);
-		return EXIT_FAILED;
-	}
-	if (stats)
-		print_stats(p);
-	finish(p);
+	make_vm(p);
+	run_program(p);
 }

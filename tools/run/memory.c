@@ -319,6 +319,7 @@ static int copy(struct program *p, void *local, uint64_t remote, uint64_t len, b
 	}
 	return 0;
 }
+
 int copy_from_program(struct program *p, void *dst, uint64_t src, uint64_t len)
 {
 	return copy(p, dst, src, len, false);
@@ -327,4 +328,29 @@ int copy_from_program(struct program *p, void *dst, uint64_t src, uint64_t len)
 int copy_to_program(struct program *p, uint64_t dst, const void *src, uint64_t len)
 {
 	return copy(p, (void *)src, dst, len, true);
+}
+
+/*
+ * The string at @src, its NUL included, into @dst of @size bytes: its
+ * length, -EFAULT, or -E2BIG if it does not fit.
+ */
+long string_from_program(struct program *p, char *dst, uint64_t src, size_t size)
+{
+	size_t done = 0;
+
+	while (done < size) {
+		/* a page at a time: the next one may be a hole */
+		size_t n = PAGE_SIZE - (src + done) % PAGE_SIZE;
+		char *end;
+
+		if (n > size - done)
+			n = size - done;
+		if (copy_from_program(p, dst + done, src + done, n))
+			return -EFAULT;
+		end = memchr(dst + done, '\0', n);
+		if (end)
+			return end - dst;
+		done += n;
+	}
+	return -E2BIG;
 }

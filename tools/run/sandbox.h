@@ -7,6 +7,7 @@
  *   load.c      the ELF image and the initial stack (host side, once)
  *   memory.c    the program's address space: areas, brk, mmap, pointers
  *   syscalls.c  ring 0: the loop around hc_user_run() and each system call
+ *   process.c   the host side of fork, clone and execve
  *
  * The program lives at the same addresses in the guest and in this process
  * (GVA == HVA, as everywhere in libhostcall), inside areas this process
@@ -47,7 +48,10 @@ struct kernel_sigaction {
 struct program {
 	struct hc_user_regs regs;	/* first: aligned for XSAVE */
 	struct hc_vm *vm;
+	unsigned int vm_flags;	/* hc_vm_create()'s */
+	bool want_hypercall;	/* --mode hypercall: fail without the hypercall */
 	const char *name;
+	char exe[4096];		/* the program's file, absolute: /proc/self/exe for it */
 
 	struct area image;	/* the ELF image, then room for brk */
 	struct area heap;	/* mmap(), with the stack at its top */
@@ -63,6 +67,10 @@ struct program {
 
 	struct kernel_sigaction actions[NR_SIGNALS + 1];
 	uint64_t sigmask;
+
+	/* A call the host side serves (process.c): its number, its arguments. */
+	int request;
+	uint64_t request_arg[6];
 
 	/* How it ended. */
 	bool ended;
@@ -83,8 +91,20 @@ static inline uint64_t page_up(uint64_t x)
 	return page_down(x + PAGE_SIZE - 1);
 }
 
+/* main.c */
+#define EXEC_FROM	"--exec-from"	/* hostcall-run's argv[1] when execve() made it */
+int fd_top(void);
+void make_vm(struct program *p);
+void run_program(struct program *p) __attribute__((noreturn));
+void print_stats(const struct program *p);
+
 /* load.c (host side) */
 int load_program(struct program *p, const char *path, char **argv, char **envp);
+int check_executable(const char *path);
+
+/* process.c (host side) */
+long serve_request(struct program *p);
+int exec_from(struct program *p, int fd, char ***argv, char ***envp);
 
 /* memory.c */
 int area_reserve(struct area *a, uint64_t start, uint64_t len);
@@ -98,12 +118,14 @@ long mem_munmap(struct program *p, uint64_t addr, uint64_t len);
 long mem_mprotect(struct program *p, uint64_t addr, uint64_t len, int prot);
 int copy_from_program(struct program *p, void *dst, uint64_t src, uint64_t len);
 int copy_to_program(struct program *p, uint64_t dst, const void *src, uint64_t len);
+long string_from_program(struct program *p, char *dst, uint64_t src, size_t size);
 
 /* syscalls.c */
 long kernel_main(void *program);
 int syscall_number(const char *name);
 const char *syscall_name(int nr);
 bool fd_private(const struct program *p, long fd);
+bool is_own_exe(const struct program *p, const char *path);
 bool default_allowed(int nr);
 bool refused(const struct program *p, int nr);
 

@@ -16,6 +16,7 @@
 #include <linux/magic.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -154,22 +155,45 @@ static const struct rule rules[NR_SYSCALLS] = {
 	RULE(copy_file_range, FD, OPT(8), FD, OPT(8)),
 	RULE(statx, DIRFD, STR, INT, INT, OBJ(256)),
 	RULE(faccessat2, DIRFD, STR),
+	RULE(wait4, INT, OPT(4), INT, OPT(144)),
+	RULE(waitid, INT, INT, OPT(128), INT, OPT(144)),
+	RULE(setpgid, INT, INT),
+	RULE(setsid, INT),
 };
 
-/* The calls served in ring 0, whatever the policy. */
+/* The calls served here, whatever the policy. */
 static const int served[] = {
 	SYS_mmap, SYS_mprotect, SYS_munmap, SYS_brk, SYS_rt_sigaction, SYS_rt_sigprocmask,
 	SYS_rt_sigreturn, SYS_exit, SYS_kill, SYS_arch_prctl, SYS_tkill, SYS_set_tid_address,
 	SYS_exit_group, SYS_tgkill,
 };
 
-static bool served_here(int nr)
+/*
+ * The calls served by the host side (process.c), if the policy allows them:
+ * a new process or program stays in the sandbox, but a policy may forbid
+ * making one.
+ */
+static const int requested[] = {
+	SYS_clone, SYS_fork, SYS_vfork, SYS_execve, SYS_execveat,
+};
+
+static bool listed(const int *list, size_t n, int nr)
 {
-	for (size_t i = 0; i < sizeof(served) / sizeof(served[0]); i++) {
-		if (served[i] == nr)
+	for (size_t i = 0; i < n; i++) {
+		if (list[i] == nr)
 			return true;
 	}
 	return false;
+}
+
+static bool served_here(int nr)
+{
+	return listed(served, sizeof(served) / sizeof(served[0]), nr);
+}
+
+static bool served_by_host(int nr)
+{
+	return listed(requested, sizeof(requested) / sizeof(requested[0]), nr);
 }
 
 static const struct rule *find_rule(int nr)
@@ -189,7 +213,7 @@ int syscall_number(const char *name)
 {
 	for (int nr = 0; nr < NR_SYSCALLS; nr++) {
 		if (names[nr] && !strcmp(names[nr], name))
-			return find_rule(nr) || served_here(nr) ? nr : -ENOSYS;
+			return find_rule(nr) || served_here(nr) || served_by_host(nr) ? nr : -ENOSYS;
 	}
 	return -ENOENT;
 }
@@ -199,16 +223,16 @@ const char *syscall_name(int nr)
 	return nr >= 0 && nr < NR_SYSCALLS ? names[nr] : NULL;
 }
 
-/* The default policy: every call with a rule. */
+/* The default policy: every call with a rule, and new processes and programs. */
 bool default_allowed(int nr)
 {
-	return find_rule(nr) != NULL;
+	return find_rule(nr) || served_by_host(nr);
 }
 
 /* A call that gets -ENOSYS: not served here, and no rule or not in the policy. */
 bool refused(const struct program *p, int nr)
 {
-	return !served_here(nr) && (!find_rule(nr) || !p->allowed[nr]);
+	return !served_here(nr) && ((!find_rule(nr) && !served_by_host(nr)) || !p->allowed[nr]);
 }
 
 bool fd_private(const struct program *p, long fd)
@@ -322,6 +346,33 @@ static long opened(long fd, int flags)
 	return -EACCES;
 }
 
+/* A path that names this process's file, /proc/self/exe: the program's is meant. */
+bool is_own_exe(const struct program *p, const char *path)
+{
+	char pid_exe[32];
+
+	snprintf(pid_exe, sizeof(pid_exe), "/proc/%d/exe", p->pid);
+	return !strcmp(path, "/proc/self/exe") || !strcmp(path, "/proc/thread-self/exe") ||
+	       !strcmp(path, pid_exe);
+}
+
+/*
+ * readlink(@a[0], @a[1], @a[2]) of /proc/self/exe: true, and *ret the
+ * program's file, cut to the buffer's size as Linux does.
+ */
+static bool read_exe_link(struct program *p, const uint64_t *a, long *ret)
+{
+	char name[32];
+	size_t len = strlen(p->exe);
+
+	if (string_from_program(p, name, a[0], sizeof(name)) < 0 || !is_own_exe(p, name))
+		return false;
+	if (len > a[2])
+		len = a[2];
+	*ret = (long)a[2] <= 0 ? -EINVAL : copy_to_program(p, a[1], p->exe, len) ?: (long)len;
+	return true;
+}
+
 static long forward(struct program *p, int nr, const uint64_t *arg)
 {
 	const struct rule *rule = find_rule(nr);
@@ -331,6 +382,9 @@ static long forward(struct program *p, int nr, const uint64_t *arg)
 		return -ENOSYS;
 	ret = check_args(p, nr, rule, arg);
 	if (ret)
+		return ret;
+	if ((nr == SYS_readlink && read_exe_link(p, arg, &ret)) ||
+	    (nr == SYS_readlinkat && read_exe_link(p, arg + 1, &ret)))
 		return ret;
 	ret = hc_syscall(nr, arg[0], arg[1], arg[2], arg[3], arg[4], arg[5]);
 	if (nr == SYS_open)
@@ -467,6 +521,14 @@ static long serve(struct program *p, int nr, const uint64_t *arg)
 		return (int)arg[0] == p->pid && (int)arg[1] == p->pid ?
 		       self_signal(p, (int)arg[2]) : -ENOSYS;
 	}
+	if (served_by_host(nr)) {
+		if (!p->allowed[nr])
+			return -ENOSYS;
+		/* kernel_main() returns; the host side sets rax */
+		p->request = nr;
+		memcpy(p->request_arg, arg, sizeof(p->request_arg));
+		return 0;
+	}
 	return forward(p, nr, arg);
 }
 
@@ -486,12 +548,12 @@ static int signal_of(int vector)
 	return SIGSEGV;
 }
 
-/* Runs in guest ring 0 until the program ends. */
+/* Runs in guest ring 0 until the program ends, or needs the host side. */
 long kernel_main(void *program)
 {
 	struct program *p = program;
 
-	while (!p->ended) {
+	while (!p->ended && !p->request) {
 		struct hc_user_regs *r = &p->regs;
 		int ret = hc_user_run(p->vm, r, &p->fault);
 		uint64_t arg[6] = { r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9 };

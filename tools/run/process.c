@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
+/*
+ * The host side of the calls that make a process or load a program, which
+ * ring 0 cannot serve: KVM serves a VM only to the process that made it,
+ * and nothing forks or executes inside hc_vm_call(). kernel_main() returns
+ * for them (p->request); main() calls serve_request() and goes back in.
+ *
+ * fork, clone without CLONE_VM: this process forks. The child has a copy of
+ * the program's areas, at the same addresses, and of this process; it makes
+ * a VM of its own over them and goes on where the parent was, with rax 0,
+ * under the same policy.
+ *
+ * vfork, clone with CLONE_VM | CLONE_VFORK (posix_spawn()): the child is a
+ * task that shares this process's memory, as natively the program's, while
+ * the parent waits until it executes or ends. KVM serves a VM to any task of
+ * the process that made it, so the child runs on the waiting thread's vCPU,
+ * on a stack of its own here; the parent then takes back its state.
+ *
+ * execve, execveat: this process executes hostcall-run again, which loads
+ * the new program in a sandbox of its own with the same policy, mode and
+ * statistics, and the signal mask and ignored signals that execve keeps.
+ * That state goes in a memfd (exec_from() reads it), not in argv or the
+ * environment, which are the program's. What execve would refuse (a file
+ * missing, not executable, no program) is found first, so that the program
+ * gets its error, as natively.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "sandbox.h"
+
+/* What a new process may ask of clone(); CLONE_VM only with CLONE_VFORK. */
+#define PROCESS_CLONE_FLAGS	(CSIGNAL | CLONE_VM | CLONE_VFORK | CLONE_PARENT_SETTID | \
+				 CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CLONE_SETTLS)
+/* Those the host's clone() takes as the program gave them, for a vfork() child */
+#define SHARED_CLONE_FLAGS	(CSIGNAL | CLONE_VM | CLONE_VFORK | CLONE_PARENT_SETTID | \
+				 CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)
+#define VFORK_STACK_SIZE	(1UL << 20)
+/* argv and envp, strings and pointers, as Linux's limit for one string */
+#define MAX_ARGS_SIZE	(32 * PAGE_SIZE * 64)
+#define EXEC_MAGIC	0x68637278	/* "hcrx" */
+
+/* What the vfork() child starts from: the program's registers then. */
+struct vfork_start {
+	struct program *p;
+	uint64_t flags, stack, tls;
+};
+
+static int vfork_child(void *arg)
+{
+	struct vfork_start *start = arg;
+	struct program *p = start->p;
+
+	p->pid = getpid();
+	p->regs.rax = 0;
+	if (start->stack)
+		p->regs.rsp = start->stack;
+	if (start->flags & CLONE_SETTLS)
+		p->regs.fs_base = start->tls;
+	if (p->count)	/* its own figures, from its start */
+		memset(p->count, 0, (NR_SYSCALLS + 1) * sizeof(*p->count));
+	run_program(p);
+}
+
+static long shared_child(struct program *p, uint64_t flags, uint64_t stack, uint64_t ptid,
+			 uint64_t ctid, uint64_t tls)
+{
+	struct vfork_start start = { .p = p, .flags = flags, .stack = stack, .tls = tls };
+	struct program saved = *p;
+	unsigned long *count = NULL;
+	char *host_stack;
+	long pid;
+
+	host_stack = mmap(NULL, VFORK_STACK_SIZE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (host_stack == MAP_FAILED)
+		return -ENOMEM;
+	if (p->count) {
+		count = malloc((NR_SYSCALLS + 1) * sizeof(*count));
+		if (!count) {
+			munmap(host_stack, VFORK_STACK_SIZE);
+			return -ENOMEM;
+		}
+		memcpy(count, p->count, (NR_SYSCALLS + 1) * sizeof(*count));
+	}
+	/* returns once the child executed or ended */
+	pid = clone(vfork_child, host_stack + VFORK_STACK_SIZE, flags & SHARED_CLONE_FLAGS, &start,
+		    (pid_t *)(uintptr_t)ptid, NULL, (pid_t *)(uintptr_t)ctid);
+	if (pid < 0)
+		pid = -errno;
+	munmap(host_stack, VFORK_STACK_SIZE);
+
+	/* The memory is shared, as natively; what is the task's is the parent's again. */
+	saved.brk = p->brk;
+	saved.nr_spans = p->nr_spans;
+	*p = saved;
+	if (count) {
+		memcpy(p->count, count, (NR_SYSCALLS + 1) * sizeof(*count));
+		free(count);
+	}
+	return pid;
+}
+
+static long copied_child(struct program *p, uint64_t flags, uint64_t stack, uint64_t ptid,
+			 uint64_t ctid, uint64_t tls)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (pid) {
+		if (flags & CLONE_PARENT_SETTID)
+			copy_to_program(p, ptid, &pid, sizeof(pid));
+		return pid;
+	}
+
+	/* The child: the parent's VM is of no use here (KVM says -EIO). */
+	hc_vm_destroy(p->vm);
+	close(p->pipe[0]);
+	close(p->pipe[1]);
+	make_vm(p);
+	if (p->count)	/* its own figures, from its start */
+		memset(p->count, 0, (NR_SYSCALLS + 1) * sizeof(*p->count));
+	pid = getpid();
+	if (flags & CLONE_CHILD_SETTID)
+		copy_to_program(p, ctid, &pid, sizeof(pid));
+	if (stack)
+		p->regs.rsp = stack;
+	if (flags & CLONE_SETTLS)
+		p->regs.fs_base = tls;
+	return 0;
+}
+
+static long new_process(struct program *p, uint64_t flags, uint64_t stack, uint64_t ptid,
+			uint64_t ctid, uint64_t tls)
+{
+	if (flags & CLONE_THREAD)
+		return -ENOSYS;
+	if (flags & ~PROCESS_CLONE_FLAGS || (flags & CSIGNAL) != SIGCHLD ||
+	    (flags & (CLONE_VM | CLONE_VFORK)) == CLONE_VM)
+		return -EINVAL;
+	if ((flags & CLONE_PARENT_SETTID && !inside(p, ptid, sizeof(int))) ||
+	    (flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID) && !inside(p, ctid, sizeof(int))))
+		return -EFAULT;
+	if (flags & CLONE_VM)
+		return shared_child(p, flags, stack, ptid, ctid, tls);
+	return copied_child(p, flags, stack, ptid, ctid, tls);
+}
+
+/* What the hostcall-run that runs the new program starts from. */
+struct exec_state {
+	uint32_t magic;
+	uint32_t vm_flags;
+	bool want_hypercall, stats;
+	uint64_t sigmask, ignored;
+	uint32_t argc, envc;
+	unsigned char allowed[NR_SYSCALLS];
+	/* then --stats' counts, the path, argv's strings, envp's */
+};
+
+/* A growing buffer of what goes in the memfd. */
+struct state_buffer {
+	char *data;
+	size_t len, size;
+};
+
+static int append(struct state_buffer *b, const void *data, size_t len)
+{
+	if (b->len + len > b->size)
+		return -E2BIG;
+	memcpy(b->data + b->len, data, len);
+	b->len += len;
+	return 0;
+}
+
+/* The strings of the program's NULL-terminated array at @addr: their number. */
+static long append_strings(struct program *p, struct state_buffer *b, uint64_t addr)
+{
+	long n;
+
+	for (n = 0; addr; n++) {
+		uint64_t str;
+		long len;
+
+		if (copy_from_program(p, &str, addr + n * sizeof(str), sizeof(str)))
+			return -EFAULT;
+		if (!str)
+			break;
+		len = string_from_program(p, b->data + b->len, str, b->size - b->len);
+		if (len < 0)
+			return len;
+		b->len += len + 1;
+	}
+	return n;
+}
+
+/* The file that execveat(@dirfd, @name, @flags) names, as a path of ours. */
+static long exec_path(struct program *p, int dirfd, const char *name, int flags, char *path,
+		      size_t size)
+{
+	struct stat st;
+	int n;
+
+	if (flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+		return -EINVAL;
+	if (!name[0] && !(flags & AT_EMPTY_PATH))
+		return -ENOENT;
+	if (name[0] == '/' || dirfd == AT_FDCWD)
+		n = snprintf(path, size, "%s", name);
+	else if (fd_private(p, dirfd) || fcntl(dirfd, F_GETFD) < 0)
+		return -EBADF;
+	else
+		n = snprintf(path, size, "/proc/self/fd/%d%s%s", dirfd, name[0] ? "/" : "", name);
+	if (n < 0 || (size_t)n >= size)
+		return -ENAMETOOLONG;
+	/* the program's own file (busybox runs its applets so), not ours */
+	if (is_own_exe(p, path))
+		snprintf(path, size, "%s", p->exe);
+	if (flags & AT_SYMLINK_NOFOLLOW && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+		return -ELOOP;
+	return 0;
+}
+
+static long execute(struct program *p, int dirfd, uint64_t name_addr, uint64_t argv,
+		    uint64_t envp, int flags)
+{
+	struct exec_state state = {
+		.magic = EXEC_MAGIC, .vm_flags = p->vm_flags, .want_hypercall = p->want_hypercall,
+		.stats = p->count != NULL, .sigmask = p->sigmask,
+	};
+	struct state_buffer b = { .size = sizeof(state) + MAX_ARGS_SIZE };
+	char name[PATH_MAX], path[PATH_MAX + 32], fd_arg[16];
+	char *args[] = { "hostcall-run", EXEC_FROM, fd_arg, NULL }, *no_env[] = { NULL };
+	long ret = string_from_program(p, name, name_addr, sizeof(name)), argc, envc;
+	int fd;
+
+	if (ret < 0)
+		return ret == -E2BIG ? -ENAMETOOLONG : ret;
+	ret = exec_path(p, dirfd, name, flags, path, sizeof(path));
+	if (!ret)
+		ret = check_executable(path);
+	if (ret)
+		return ret;
+
+	b.data = malloc(b.size);
+	if (!b.data)
+		return -ENOMEM;
+	b.len = sizeof(state);
+	if (state.stats)
+		append(&b, p->count, (NR_SYSCALLS + 1) * sizeof(*p->count));
+	append(&b, path, strlen(path) + 1);
+	argc = append_strings(p, &b, argv);
+	/* as Linux since 5.18: argv[0] is "" if argv is empty */
+	if (!argc && append(&b, "", 1) == 0)
+		argc = 1;
+	envc = argc < 0 ? 0 : append_strings(p, &b, envp);
+	if (argc < 0 || envc < 0) {
+		free(b.data);
+		return argc < 0 ? argc : envc;
+	}
+	state.argc = argc;
+	state.envc = envc;
+	for (int sig = 1; sig <= NR_SIGNALS; sig++) {
+		if (p->actions[sig].handler == (uintptr_t)SIG_IGN)
+			state.ignored |= 1ULL << (sig - 1);
+	}
+	memcpy(state.allowed, p->allowed, sizeof(state.allowed));
+	memcpy(b.data, &state, sizeof(state));
+
+	fd = memfd_create("hostcall-run execve", 0);
+	ret = fd < 0 ? -errno : 0;
+	for (size_t done = 0; !ret && done < b.len;) {
+		ssize_t n = write(fd, b.data + done, b.len - done);
+
+		if (n < 0)
+			ret = -errno;
+		done += n > 0 ? n : 0;
+	}
+	free(b.data);
+	if (!ret) {
+		snprintf(fd_arg, sizeof(fd_arg), "%d", fd);
+		execve("/proc/self/exe", args, no_env);
+		ret = -errno;
+	}
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+long serve_request(struct program *p)
+{
+	const uint64_t *arg = p->request_arg;
+
+	switch (p->request) {
+	case SYS_fork:
+		return new_process(p, SIGCHLD, 0, 0, 0, 0);
+	case SYS_vfork:
+		return new_process(p, CLONE_VM | CLONE_VFORK | SIGCHLD, 0, 0, 0, 0);
+	case SYS_clone:		/* flags, stack, parent_tid, child_tid, tls */
+		return new_process(p, arg[0], arg[1], arg[2], arg[3], arg[4]);
+	case SYS_execve:
+		return execute(p, AT_FDCWD, arg[0], arg[1], arg[2], 0);
+	case SYS_execveat:
+		return execute(p, arg[0], arg[1], arg[2], arg[3], arg[4]);
+	}
+	return -ENOSYS;
+}
+
+/* Take what execute() left in @fd: the new program's name, argv, envp. */
+int exec_from(struct program *p, int fd, char ***argv, char ***envp)
+{
+	struct exec_state state;
+	struct stat st;
+	char *data, *s, *end;
+	char **v;
+
+	if (fstat(fd, &st) < 0 || (size_t)st.st_size < sizeof(state))
+		return -EINVAL;
+	data = malloc(st.st_size + 1);
+	if (!data || pread(fd, data, st.st_size, 0) != st.st_size)
+		return -EIO;
+	close(fd);
+	memcpy(&state, data, sizeof(state));
+	if (state.magic != EXEC_MAGIC)
+		return -EINVAL;
+	end = data + st.st_size;
+	*end = '\0';
+	s = data + sizeof(state);
+	p->vm_flags = state.vm_flags;
+	p->want_hypercall = state.want_hypercall;
+	p->sigmask = state.sigmask;
+	for (int sig = 1; sig <= NR_SIGNALS; sig++) {
+		if (state.ignored & 1ULL << (sig - 1))
+			p->actions[sig].handler = (uintptr_t)SIG_IGN;
+	}
+	memcpy(p->allowed, state.allowed, sizeof(p->allowed));
+	if (state.stats) {
+		size_t size = (NR_SYSCALLS + 1) * sizeof(*p->count);
+
+		p->count = malloc(size);
+		if (!p->count || end - s < (long)size)
+			return -EINVAL;
+		memcpy(p->count, s, size);
+		s += size;
+	}
+	v = calloc((size_t)state.argc + state.envc + 2, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	p->name = s;
+	s += strlen(s) + 1;
+	for (uint64_t i = 0; i < (uint64_t)state.argc + state.envc; i++) {
+		if (s >= end)
+			return -EINVAL;
+		v[i + (i >= state.argc)] = s;	/* a NULL between argv and envp */
+		s += strlen(s) + 1;
+	}
+	*argv = v;
+	*envp = v + state.argc + 1;
+	return 0;
+}
