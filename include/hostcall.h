@@ -110,6 +110,7 @@ HC_API int hc_vm_remapped(struct hc_vm *vm, void *start, unsigned long len);
 /* hc_user_run() results. */
 #define HC_USER_SYSCALL		1	/* rax the number, rip past the syscall instruction */
 #define HC_USER_EXCEPTION	2	/* *fault says which; rip and rsp where it happened */
+#define HC_USER_INTERRUPT	3	/* hc_user_interrupt(): @regs as ring 3 was stopped */
 
 /*
  * In guest ring 0 only (-EPERM elsewhere); -ENOTSUP without FSGSBASE or
@@ -118,6 +119,15 @@ HC_API int hc_vm_remapped(struct hc_vm *vm, void *start, unsigned long len);
  * the call, as the syscall instruction returns (rcx = rip, r11 = rflags).
  */
 HC_API int hc_user_run(struct hc_vm *vm, struct hc_user_regs *regs, struct hc_fault *fault);
+
+/*
+ * From a signal handler of a thread inside hc_vm_call() on @vm: ring 3,
+ * running or next entered, stops at once, and hc_user_run() returns
+ * HC_USER_INTERRUPT, so that ring 0 can act on the signal (a kernel
+ * delivers one so). A request the call ends without using is dropped.
+ * Async-signal-safe. -EINVAL if the thread is not in hc_vm_call() on @vm.
+ */
+HC_API int hc_user_interrupt(struct hc_vm *vm);
 
 #ifdef __cplusplus
 }

@@ -119,12 +119,17 @@ int hc_cpu_init_vm(struct hc_vm *vm)
 	}
 	memcpy(vm->sys + HC_SYS_GDT, gdt, sizeof(gdt));
 	idt = (uint64_t *)(vm->sys + HC_SYS_IDT);
-	for (int v = 0; v < HC_EXCEPTION_VECTORS; v++) {
+	for (int v = 0; v < HC_IDT_VECTORS; v++) {
 		uint64_t stub = (uintptr_t)hc_guest_vector0 + v * HC_VECTOR_STUB_SIZE;
 
-		/* Interrupt gate, present, ring 0, IST 1. */
+		/*
+		 * Interrupt gate, present, IST 1; ring 0, but for int3, which
+		 * ring 3 may execute (its #BP, as Linux's gate allows it).
+		 */
+		uint64_t dpl = v == 3 ? 3 : 0;
+
 		idt[2 * v] = (stub & 0xffff) | (uint64_t)HC_SEL_CODE << 16 | 1ULL << 32 |
-			     0x8eULL << 40 | (stub >> 16 & 0xffff) << 48;
+			     (0x8eULL | dpl << 5) << 40 | (stub >> 16 & 0xffff) << 48;
 		idt[2 * v + 1] = stub >> 32;
 	}
 	return hc_paging_pin(vm, vm->sys, HC_PAGE_SIZE, 0);
@@ -167,7 +172,7 @@ static int set_sregs(struct hc_vcpu *vcpu)
 	sregs.gdt.base = (uintptr_t)vm->sys + HC_SYS_GDT;
 	sregs.gdt.limit = sizeof(gdt) - 1;
 	sregs.idt.base = (uintptr_t)vm->sys + HC_SYS_IDT;
-	sregs.idt.limit = HC_EXCEPTION_VECTORS * 16 - 1;
+	sregs.idt.limit = HC_IDT_VECTORS * 16 - 1;
 	sregs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
 	sregs.cr3 = 0;
 	sregs.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;

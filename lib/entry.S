@@ -80,7 +80,7 @@ hc_guest_call:
 	.hidden hc_guest_vector0
 hc_guest_vector0:
 	vector = 0
-	.rept HC_EXCEPTION_VECTORS
+	.rept HC_IDT_VECTORS
 	.balign HC_VECTOR_STUB_SIZE
 	.if vector != 8 && (vector < 10 || vector > 14) && vector != 17 && vector != 21 && vector != 29 && vector != 30
 	pushq $0

@@ -82,6 +82,7 @@
 /* hc_user_run()'s results, as hostcall.h has them. */
 #define HC_USER_SYSCALL		1
 #define HC_USER_EXCEPTION	2
+#define HC_USER_INTERRUPT	3
 
 /* RFLAGS.IF: set in ring 3 only, which is how the syscall entry tells it. */
 #define HC_RFLAGS_IF	0x200
@@ -91,9 +92,13 @@
 /* The x86-64 ABI lets a function use 128 bytes below its stack pointer. */
 #define HC_RED_ZONE	128
 
-/* Exception stubs are this far apart, vector 0 first. */
+/*
+ * Exception stubs are this far apart, vector 0 first; after the 32
+ * exceptions, the interrupt by which hc_user_interrupt() stops ring 3.
+ */
 #define HC_VECTOR_STUB_SIZE	16
-#define HC_EXCEPTION_VECTORS	32
+#define HC_VECTOR_INTERRUPT	32
+#define HC_IDT_VECTORS		33
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>

@@ -57,6 +57,8 @@ struct hc_vcpu {
 	long busy;
 	bool stale;		/* page tables dropped after KVM's -EFAULT, not yet resolved */
 	bool faulted;		/* the last call ended with -EFAULT; fault is why */
+	/* hc_user_interrupt() asked, from a signal handler: run.c injects it */
+	volatile bool interrupt;
 	struct kvm_run *run;
 	char *stack;		/* fn's stack; its lowest page is a guard */
 	char *tss;		/* the TSS page, then the IST stack */
@@ -111,6 +113,9 @@ void hc_vcpu_free(struct hc_vcpu *vcpu);
 int hc_vcpu_reset(struct hc_vcpu *vcpu);
 int hc_vcpu_set_segment_base(struct hc_vcpu *vcpu, bool fs, uint64_t base);
 int hc_vcpu_flush_tlb(struct hc_vcpu *vcpu);
+
+/* run.c: the vCPU the thread's hc_vm_call() runs on, for hc_user_interrupt() */
+extern __thread struct hc_vcpu *hc_running_vcpu;
 
 /* thread.c */
 struct hc_vcpu *hc_thread_vcpu(struct hc_vm *vm, bool make);

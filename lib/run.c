@@ -122,6 +122,30 @@ static void remapped(struct hc_vcpu *vcpu)
 	set_regs(vcpu);
 }
 
+__thread struct hc_vcpu *hc_running_vcpu;
+
+/*
+ * hc_user_interrupt() set immediate_exit, so that a KVM_RUN it came just
+ * before returns at once. Without an in-kernel irqchip, KVM injects what
+ * KVM_INTERRUPT gives whatever the guest's IF: ask KVM to stop once the
+ * guest takes interrupts, which only ring 3 does, and inject it then.
+ */
+static void request_interrupt(struct hc_vcpu *vcpu)
+{
+	vcpu->interrupt = false;
+	vcpu->run->immediate_exit = 0;
+	vcpu->run->request_interrupt_window = 0;
+	vcpu->run->request_interrupt_window = 1;
+}
+
+static void inject_interrupt(struct hc_vcpu *vcpu)
+{
+	struct kvm_interrupt irq = { .irq = HC_VECTOR_INTERRUPT };
+
+	vcpu->run->request_interrupt_window = 0;
+	hc_ioctl(vcpu->fd, KVM_INTERRUPT, &irq);
+}
+
 static long run(struct hc_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
@@ -130,6 +154,8 @@ static long run(struct hc_vcpu *vcpu)
 	long ret;
 
 	for (;;) {
+		if (vcpu->interrupt)
+			request_interrupt(vcpu);
 		ret = hc_ioctl(vcpu->fd, KVM_RUN, NULL);
 		if (ret == -EINTR) {
 			interrupted(vcpu);
@@ -165,6 +191,9 @@ static long run(struct hc_vcpu *vcpu)
 			break;
 		case KVM_EXIT_INTR:
 			continue;
+		case KVM_EXIT_IRQ_WINDOW_OPEN:
+			inject_interrupt(vcpu);
+			continue;
 		case KVM_EXIT_SHUTDOWN:
 			return fault(vcpu, HC_FAULT_SHUTDOWN, 0);
 		}
@@ -193,7 +222,7 @@ static void complete_exit(struct hc_vcpu *vcpu)
 
 long hc_vm_call(struct hc_vm *vm, long (*fn)(void *), void *arg)
 {
-	struct hc_vcpu *vcpu;
+	struct hc_vcpu *vcpu, *outer;
 	struct kvm_regs *regs;
 	long ret, tid;
 
@@ -220,7 +249,13 @@ long hc_vm_call(struct hc_vm *vm, long (*fn)(void *), void *arg)
 	regs->rdi = (uintptr_t)arg;
 	regs->rsi = (uintptr_t)fn;
 	set_regs(vcpu);
+	/* a handler's hc_vm_call() on another VM comes back to this one */
+	outer = hc_running_vcpu;
+	hc_running_vcpu = vcpu;
 	ret = run(vcpu);
+	hc_running_vcpu = outer;
+	vcpu->interrupt = false;
+	vcpu->run->immediate_exit = 0;
 	if (vcpu->faulted && vcpu->fault.vector == HC_FAULT_KVM)
 		complete_exit(vcpu);
 	/* A vCPU KVM stopped has undefined state; the next call starts anew. */

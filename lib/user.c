@@ -66,6 +66,17 @@ int hc_vm_remapped(struct hc_vm *vm, void *start, unsigned long len)
 	return 0;
 }
 
+int hc_user_interrupt(struct hc_vm *vm)
+{
+	struct hc_vcpu *vcpu = hc_running_vcpu;
+
+	if (!vcpu || vcpu->vm != vm)
+		return -EINVAL;
+	vcpu->interrupt = true;
+	vcpu->run->immediate_exit = 1;
+	return 0;
+}
+
 /* iretq and wrfsbase fault in ring 0 on a non-canonical rip or base. */
 static bool canonical(unsigned long addr)
 {
@@ -94,6 +105,8 @@ int hc_user_run(struct hc_vm *vm, struct hc_user_regs *regs, struct hc_fault *fa
 	memcpy(frame.regs, regs, sizeof(frame.regs));
 	ret = hc_guest_user_run(&frame);
 	memcpy(regs, frame.regs, sizeof(frame.regs));
+	if (ret == HC_USER_EXCEPTION && frame.vector == HC_VECTOR_INTERRUPT)
+		return HC_USER_INTERRUPT;
 	if (ret == HC_USER_EXCEPTION)
 		*fault = (struct hc_fault){
 			.vector = frame.vector, .error_code = frame.error_code,

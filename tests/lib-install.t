@@ -24,7 +24,7 @@ install_into_root() {
 exports_api_only() {
 	local extra
 	extra=$(nm -D --defined-only "$root/usr/lib/libhostcall.so.0" | awk '{print $3}' |
-		grep -v -x -E 'hc_vm_(create|destroy|mode|call|last_fault|set_user|remapped)|hc_syscall|hc_in_guest|hc_user_run') || true
+		grep -v -x -E 'hc_vm_(create|destroy|mode|call|last_fault|set_user|remapped)|hc_syscall|hc_in_guest|hc_user_(run|interrupt)') || true
 	[ -z "$extra" ] || { echo "also exported: $extra"; return 1; }
 	nm -D --defined-only "$root/usr/lib/libhostcall.so.0" | grep -q ' T hc_vm_call$'
 }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/time.h>
 #include <ucontext.h>
 
 #include "test.h"
@@ -25,7 +26,7 @@
 extern const char r3_code[], r3_code_end[], r3_syscalls[], r3_syscalls_1[], r3_syscalls_2[],
 	r3_getpid[], r3_getpid_1[], r3_read[], r3_write[], r3_write_1[], r3_ud2[], r3_hlt[],
 	r3_int14[], r3_bases[], r3_bases_1[], r3_bases_2[], r3_vector[], r3_vector_1[],
-	r3_vector_2[];
+	r3_vector_2[], r3_spin[];
 
 __asm__(".pushsection .rodata\n"
 	"r3_code:\n"
@@ -55,6 +56,8 @@ __asm__(".pushsection .rodata\n"
 	"	mov $39, %eax\n syscall\n"
 	"r3_vector_1: movdqu %xmm0, (%rsi)\n stmxcsr 20(%rsi)\n mov $39, %eax\n syscall\n"
 	"r3_vector_2: ud2\n"
+	/* forever, until ring 0 stops it */
+	"r3_spin: jmp r3_spin\n"
 	"r3_code_end:\n"
 	".popsection\n");
 
@@ -143,6 +146,14 @@ GUEST static void ring0_no_exec(struct user *u, int i)
 	remapped_ret[0] = hc_vm_remapped(vm, u->range + DATA * PAGE, PAGE);
 	remapped_ret[1] = hc_vm_remapped(u->vm, u->range + DATA * PAGE + 8, PAGE);
 	remapped_ret[2] = hc_vm_remapped(u->vm, u->range + DATA * PAGE, PAGE);
+}
+
+/* Ring 0, before run 0: a signal to this thread, whose handler asks for an interrupt. */
+GUEST static void ring0_signal(struct user *u, int i)
+{
+	(void)u;
+	if (i == 0)
+		raise(SIGUSR2);
 }
 
 /* Ring 0's TLS, errno and GS base, which ring 3's bases must not disturb. */
@@ -633,5 +644,40 @@ void test_user_nx_remapped(void)
 	EXPECT_EQ(u.ret[0], HC_USER_SYSCALL);
 	EXPECT_EQ(u.at[0].rip, after);
 	expect_fetch_fault(1, after, 0);	/* its entry went */
+	user_end();
+}
+
+static volatile int interrupts;
+
+static void on_signal_interrupt(int sig UNUSED)
+{
+	if (hc_user_interrupt(u.vm) == 0)
+		interrupts++;
+}
+
+void test_user_interrupt(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal_interrupt }, old_alrm, old_usr2;
+	struct itimerval every_50ms = { { 0, 50000 }, { 0, 50000 } }, stop = { 0 };
+
+	EXPECT_EQ(hc_user_interrupt(vm), -EINVAL);
+	if (!user_start_or_skip(r3_spin))
+		return;
+	sigaction(SIGALRM, &sa, &old_alrm);
+	sigaction(SIGUSR2, &sa, &old_usr2);
+	interrupts = 0;
+	u.ring0 = ring0_signal;
+	setitimer(ITIMER_REAL, &every_50ms, NULL);
+	EXPECT_EQ(user_run(2), 0);
+	setitimer(ITIMER_REAL, &stop, NULL);
+	sigaction(SIGALRM, &old_alrm, NULL);
+	sigaction(SIGUSR2, &old_usr2, NULL);
+	/* run 0: asked in ring 0, before ring 3 ran; run 1: while it spun */
+	for (int i = 0; i < 2; i++) {
+		EXPECT_EQ(u.ret[i], HC_USER_INTERRUPT);
+		EXPECT_EQ(u.at[i].rip, at(r3_spin));
+		EXPECT_EQ(u.at[i].rsp, (unsigned long)page(STACK) + PAGE);
+	}
+	EXPECT(interrupts >= 2);
 	user_end();
 }

@@ -225,7 +225,7 @@ static int case_pointers(void)
 	expect(syscall(SYS_open, "/proc/self/task/../mem", O_WRONLY), EACCES,
 	       "open /proc/self/task/../mem for writing");
 	expect(syscall(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0), ENOSYS, "ptrace(PTRACE_TRACEME)");
-	expect(syscall(SYS_kill, getppid(), 0), ENOSYS, "kill(getppid(), 0)");
+	expect(syscall(SYS_kill, getppid(), 0), EPERM, "kill(getppid(), 0): not the sandbox's");
 	expect(syscall(-1), ENOSYS, "syscall -1");
 	expect(syscall(100000), ENOSYS, "syscall 100000");
 	expect(syscall(0x40000000 | SYS_getpid), ENOSYS, "x32 getpid");
@@ -278,6 +278,34 @@ static void exec_unprotected(void)
 	((void (*)(void))opaque((uintptr_t)page))();
 }
 
+/* Where a forged frame sends the program if it is taken: it must not be. */
+static void survived_sigreturn(void)
+{
+	say("# survived a forged rt_sigreturn\n");
+	_exit(1);
+}
+
+/*
+ * rt_sigreturn with a frame of our making at rsp - 8: its sigcontext (at
+ * 48 in the frame) with rip @rip, a stack, and the vector state at @fpstate.
+ */
+static void forged_sigreturn(uintptr_t rip, const void *fpstate, int garbage)
+{
+	static uint64_t stack[2048] __attribute__((aligned(64)));
+	uint64_t *frame = &stack[1024], *sc = frame + 6;
+
+	memset(frame, garbage ? 0xff : 0, 1024 * sizeof(*frame));
+	if (!garbage) {
+		sc[16] = rip;				/* rip */
+		sc[15] = (uintptr_t)&stack[512];	/* rsp */
+		sc[17] = 0x202;				/* eflags */
+		sc[18] = 0x2b000000000033;		/* cs, gs, fs, ss */
+		sc[23] = (uintptr_t)fpstate;
+	}
+	__asm__ volatile("mov %0, %%rsp; mov $15, %%eax; syscall"
+			 : : "r"(frame + 1) : "rax", "rcx", "r11", "memory");
+}
+
 /* Does what the case says; it should not come back. */
 static void die(const char *c, uintptr_t a)
 {
@@ -307,6 +335,16 @@ static void die(const char *c, uintptr_t a)
 		exec_stack();
 	else if (!strcmp(c, "exec-unprotected"))
 		exec_unprotected();
+	else if (!strcmp(c, "sigreturn-garbage"))
+		forged_sigreturn(0, NULL, 1);
+	else if (!strcmp(c, "sigreturn-xstate")) {
+		/* an XSAVE area whose MXCSR has reserved bits: XRSTOR's #GP, a bad frame */
+		static unsigned char xstate[4096] __attribute__((aligned(64)));
+
+		memset(xstate + 24, 0xff, 4);
+		forged_sigreturn((uintptr_t)survived_sigreturn, xstate, 0);
+	} else if (!strcmp(c, "sigreturn-ring0"))
+		forged_sigreturn(a, NULL, 0);
 }
 
 /*
@@ -339,6 +377,7 @@ static int case_vmcall(void)
 static const char *const cases[] = {
 	"pointers", "vmcall", "read-ring0", "write-ring0", "jump-ring0", "read-kernel", "null",
 	"hlt", "out", "int-pf", "stack-overflow", "ud2", "abort", "exec-data", "exec-stack", "exec-unprotected",
+	"sigreturn-garbage", "sigreturn-xstate", "sigreturn-ring0",
 };
 
 int main(int argc, char **argv)

@@ -132,7 +132,8 @@ void make_vm(struct program *p)
 	/* --mode, not libhostcall's HOSTCALL_MODE, says; the program's environment is made. */
 	if (p->want_hypercall && setenv("HOSTCALL_MODE", "hypercall", 1) < 0)
 		fail("setenv", errno);
-	p->vm = hc_vm_create(p->vm_flags);
+	/* HC_EINTR: a call our handler interrupted comes back, for the program's (signal.c) */
+	p->vm = hc_vm_create(p->vm_flags | HC_EINTR);
 	if (!p->vm && p->want_hypercall && errno == ENOTSUP) {
 		fprintf(stderr, "hostcall-run: this kernel does not offer KVM_HC_HOST_SYSCALL "
 			"(KVM_CAP_X86_HOST_SYSCALL); --mode exit runs without it\n");
@@ -334,6 +335,7 @@ static void read_options(struct program *p, int argc, char **argv, char ***args,
 	}
 	if (optind == argc)
 		usage();
+	p->root_pid = getpid();
 	p->name = find_program(argv[optind]);
 	*args = argv + optind;
 	*envp = environ;
@@ -360,6 +362,10 @@ int main(int argc, char **argv)
 	if (!p->spans)
 		fail("memory", ENOMEM);
 	read_options(p, argc, argv, &args, &envp);
+	p->interrupted_nr = -1;
+	signals_start(p);
+	/* A signal that kills the program must not dump our core, nor may others read our memory. */
+	prctl(PR_SET_DUMPABLE, 0);
 
 	ret = load_program(p, p->name, args, envp);
 	if (ret == -ENOENT || ret == -ENOTDIR)	/* load_program() said which file */

@@ -18,7 +18,8 @@
  *
  * execve, execveat: this process executes hostcall-run again, which loads
  * the new program in a sandbox of its own with the same policy, mode and
- * statistics, and the signal mask and ignored signals that execve keeps.
+ * statistics (the signal mask and ignored signals that execve keeps are
+ * this process's own too: signal.c).
  * That state goes in a memfd (exec_from() reads it), not in argv or the
  * environment, which are the program's. What execve would refuse (a file
  * missing, not executable, no program) is found first, so that the program
@@ -63,6 +64,7 @@ static int vfork_child(void *arg)
 	struct program *p = start->p;
 
 	p->pid = getpid();
+	p->request = 0;
 	p->regs.rax = 0;
 	if (start->stack)
 		p->regs.rsp = start->stack;
@@ -163,7 +165,7 @@ struct exec_state {
 	uint32_t magic;
 	uint32_t vm_flags;
 	bool want_hypercall, stats;
-	uint64_t sigmask, ignored;
+	int32_t root_pid;
 	uint32_t argc, envc;
 	unsigned char allowed[NR_SYSCALLS];
 	/* then --stats' counts, the path, argv's strings, envp's */
@@ -237,7 +239,7 @@ static long execute(struct program *p, int dirfd, uint64_t name_addr, uint64_t a
 {
 	struct exec_state state = {
 		.magic = EXEC_MAGIC, .vm_flags = p->vm_flags, .want_hypercall = p->want_hypercall,
-		.stats = p->count != NULL, .sigmask = p->sigmask,
+		.stats = p->count != NULL, .root_pid = p->root_pid,
 	};
 	struct state_buffer b = { .size = sizeof(state) + MAX_ARGS_SIZE };
 	char name[PATH_MAX], path[PATH_MAX + 32], fd_arg[16];
@@ -271,10 +273,6 @@ static long execute(struct program *p, int dirfd, uint64_t name_addr, uint64_t a
 	}
 	state.argc = argc;
 	state.envc = envc;
-	for (int sig = 1; sig <= NR_SIGNALS; sig++) {
-		if (p->actions[sig].handler == (uintptr_t)SIG_IGN)
-			state.ignored |= 1ULL << (sig - 1);
-	}
 	memcpy(state.allowed, p->allowed, sizeof(state.allowed));
 	memcpy(b.data, &state, sizeof(state));
 
@@ -339,11 +337,7 @@ int exec_from(struct program *p, int fd, char ***argv, char ***envp)
 	s = data + sizeof(state);
 	p->vm_flags = state.vm_flags;
 	p->want_hypercall = state.want_hypercall;
-	p->sigmask = state.sigmask;
-	for (int sig = 1; sig <= NR_SIGNALS; sig++) {
-		if (state.ignored & 1ULL << (sig - 1))
-			p->actions[sig].handler = (uintptr_t)SIG_IGN;
-	}
+	p->root_pid = state.root_pid;
 	memcpy(p->allowed, state.allowed, sizeof(p->allowed));
 	if (state.stats) {
 		size_t size = (NR_SYSCALLS + 1) * sizeof(*p->count);

@@ -8,6 +8,7 @@
  *   memory.c    the program's address space: areas, brk, mmap, pointers
  *   syscalls.c  ring 0: the loop around hc_user_run() and each system call
  *   process.c   the host side of fork, clone and execve
+ *   signal.c    signals: the host's mirrored, the program's delivered
  *
  * The program lives at the same addresses in the guest and in this process
  * (GVA == HVA, as everywhere in libhostcall), inside areas this process
@@ -17,6 +18,7 @@
 #ifndef HOSTCALL_RUN_SANDBOX_H
 #define HOSTCALL_RUN_SANDBOX_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -45,6 +47,13 @@ struct kernel_sigaction {
 	uint64_t handler, flags, restorer, mask;
 };
 
+/* Linux's stack_t, for sigaltstack() */
+struct signal_stack {
+	uint64_t sp;
+	int32_t flags, pad;
+	uint64_t size;
+};
+
 struct program {
 	struct hc_user_regs regs;	/* first: aligned for XSAVE */
 	struct hc_vm *vm;
@@ -63,10 +72,21 @@ struct program {
 	unsigned long *count;		/* --stats: per number, NR_SYSCALLS + 1 for the rest */
 	uint64_t private_fds[16];	/* bitmap of this process's own fds below 1024 */
 	int pid;
+	int root_pid;		/* the sandbox's first process: signal.c */
 	int pipe[2];		/* for copies from and to the program: memory.c */
 
+	/* Signals: signal.c */
 	struct kernel_sigaction actions[NR_SIGNALS + 1];
 	uint64_t sigmask;
+	struct signal_stack altstack;
+	uint64_t caught;	/* noted by our handler, not yet delivered; atomic */
+	siginfo_t caught_info[NR_SIGNALS + 1];
+	uint64_t saved_mask;	/* rt_sigsuspend()'s, for the frame, if restore_mask */
+	bool restore_mask;
+	int interrupted_nr;	/* the call that just failed with EINTR, or -1 */
+	uint64_t fault_vector, fault_error, fault_addr;	/* for the frame's sigcontext */
+	uint32_t xstate_size, mxcsr_mask;	/* ring 3's XSAVE layout */
+	uint64_t xfeatures;
 
 	/* A call the host side serves (process.c): its number, its arguments. */
 	int request;
@@ -119,6 +139,19 @@ long mem_mprotect(struct program *p, uint64_t addr, uint64_t len, int prot);
 int copy_from_program(struct program *p, void *dst, uint64_t src, uint64_t len);
 int copy_to_program(struct program *p, uint64_t dst, const void *src, uint64_t len);
 long string_from_program(struct program *p, char *dst, uint64_t src, size_t size);
+
+/* signal.c */
+void signals_start(struct program *p);
+long sig_action(struct program *p, const uint64_t *arg);
+long sig_procmask(struct program *p, const uint64_t *arg);
+long sig_pending(struct program *p, const uint64_t *arg);
+long sig_pause(struct program *p);
+long sig_suspend(struct program *p, const uint64_t *arg);
+long sig_altstack(struct program *p, const uint64_t *arg);
+long sig_return(struct program *p);
+long sig_kill(struct program *p, int nr, const uint64_t *arg);
+void sig_fault(struct program *p, const struct hc_fault *f);
+void deliver_signals(struct program *p);
 
 /* syscalls.c */
 long kernel_main(void *program);

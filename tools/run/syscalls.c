@@ -159,13 +159,17 @@ static const struct rule rules[NR_SYSCALLS] = {
 	RULE(waitid, INT, INT, OPT(128), INT, OPT(144)),
 	RULE(setpgid, INT, INT),
 	RULE(setsid, INT),
+	RULE(alarm, INT),
+	RULE(setitimer, INT, OPT(32), OPT(32)),
+	RULE(getitimer, INT, OBJ(32)),
+	RULE(rt_sigtimedwait, OBJ(8), OPT(128), OPT(TIMESPEC), INT),
 };
 
 /* The calls served here, whatever the policy. */
 static const int served[] = {
 	SYS_mmap, SYS_mprotect, SYS_munmap, SYS_brk, SYS_rt_sigaction, SYS_rt_sigprocmask,
 	SYS_rt_sigreturn, SYS_exit, SYS_kill, SYS_arch_prctl, SYS_tkill, SYS_set_tid_address,
-	SYS_exit_group, SYS_tgkill,
+	SYS_exit_group, SYS_tgkill, SYS_sigaltstack, SYS_rt_sigsuspend, SYS_pause, SYS_rt_sigpending,
 };
 
 /*
@@ -394,79 +398,6 @@ static long forward(struct program *p, int nr, const uint64_t *arg)
 	return ret;
 }
 
-static void end_by_signal(struct program *p, int sig)
-{
-	p->signal = sig;
-	p->ended = true;
-}
-
-/* A signal the program sends itself: its handlers never run (see docs/sandbox.md). */
-static long self_signal(struct program *p, long sig)
-{
-	uint64_t handler;
-
-	if (sig < 0 || sig > NR_SIGNALS)
-		return -EINVAL;
-	if (!sig || p->sigmask & 1ULL << (sig - 1))
-		return 0;
-	handler = p->actions[sig].handler;
-	if (handler == (uintptr_t)SIG_IGN)
-		return 0;
-	switch (sig) {
-	case SIGCHLD: case SIGCONT: case SIGURG: case SIGWINCH:
-	case SIGSTOP: case SIGTSTP: case SIGTTIN: case SIGTTOU:
-		if (handler == (uintptr_t)SIG_DFL)
-			return 0;
-	}
-	end_by_signal(p, sig);
-	return 0;
-}
-
-static long set_sigaction(struct program *p, const uint64_t *arg)
-{
-	long sig = (int)arg[0], ret = 0;
-	struct kernel_sigaction act;
-
-	if (arg[3] != 8 || sig < 1 || sig > NR_SIGNALS ||
-	    (arg[1] && (sig == SIGKILL || sig == SIGSTOP)))
-		return -EINVAL;
-	if (arg[1])
-		ret = copy_from_program(p, &act, arg[1], sizeof(act));
-	if (!ret && arg[2])
-		ret = copy_to_program(p, arg[2], &p->actions[sig], sizeof(act));
-	if (!ret && arg[1])
-		p->actions[sig] = act;
-	return ret;
-}
-
-static long set_sigprocmask(struct program *p, const uint64_t *arg)
-{
-	const uint64_t unblockable = 1ULL << (SIGKILL - 1) | 1ULL << (SIGSTOP - 1);
-	uint64_t set = 0;
-	long ret = 0;
-
-	if (arg[3] != 8)
-		return -EINVAL;
-	if (arg[1]) {
-		if ((int)arg[0] != SIG_BLOCK && (int)arg[0] != SIG_UNBLOCK &&
-		    (int)arg[0] != SIG_SETMASK)
-			return -EINVAL;
-		ret = copy_from_program(p, &set, arg[1], sizeof(set));
-	}
-	if (!ret && arg[2])
-		ret = copy_to_program(p, arg[2], &p->sigmask, sizeof(set));
-	if (ret || !arg[1])
-		return ret;
-	if ((int)arg[0] == SIG_BLOCK)
-		p->sigmask |= set;
-	else if ((int)arg[0] == SIG_UNBLOCK)
-		p->sigmask &= ~set;
-	else
-		p->sigmask = set;
-	p->sigmask &= ~unblockable;
-	return 0;
-}
-
 static long set_arch_prctl(struct program *p, const uint64_t *arg)
 {
 	unsigned long *base = (int)arg[0] == ARCH_SET_FS || (int)arg[0] == ARCH_GET_FS ?
@@ -507,19 +438,23 @@ static long serve(struct program *p, int nr, const uint64_t *arg)
 		p->ended = true;
 		return 0;
 	case SYS_rt_sigaction:
-		return set_sigaction(p, arg);
+		return sig_action(p, arg);
 	case SYS_rt_sigprocmask:
-		return set_sigprocmask(p, arg);
-	case SYS_rt_sigreturn:	/* no frame of ours: as a bad frame natively */
-		end_by_signal(p, SIGSEGV);
-		return 0;
-	case SYS_kill:	/* to the program itself only: no policy offers the others */
-		return (int)arg[0] == p->pid || !(int)arg[0] ? self_signal(p, (int)arg[1]) : -ENOSYS;
+		return sig_procmask(p, arg);
+	case SYS_rt_sigreturn:
+		return sig_return(p);
+	case SYS_rt_sigpending:
+		return sig_pending(p, arg);
+	case SYS_rt_sigsuspend:
+		return sig_suspend(p, arg);
+	case SYS_pause:
+		return sig_pause(p);
+	case SYS_sigaltstack:
+		return sig_altstack(p, arg);
+	case SYS_kill:
 	case SYS_tkill:
-		return (int)arg[0] == p->pid ? self_signal(p, (int)arg[1]) : -ENOSYS;
 	case SYS_tgkill:
-		return (int)arg[0] == p->pid && (int)arg[1] == p->pid ?
-		       self_signal(p, (int)arg[2]) : -ENOSYS;
+		return sig_kill(p, nr, arg);
 	}
 	if (served_by_host(nr)) {
 		if (!p->allowed[nr])
@@ -532,22 +467,6 @@ static long serve(struct program *p, int nr, const uint64_t *arg)
 	return forward(p, nr, arg);
 }
 
-/* The signal Linux sends for an exception in user mode. */
-static int signal_of(int vector)
-{
-	switch (vector) {
-	case 0: case 7: case 16: case 19:
-		return SIGFPE;
-	case 1: case 3:
-		return SIGTRAP;
-	case 6:
-		return SIGILL;
-	case 12: case 17:
-		return SIGBUS;
-	}
-	return SIGSEGV;
-}
-
 /* Runs in guest ring 0 until the program ends, or needs the host side. */
 long kernel_main(void *program)
 {
@@ -555,13 +474,18 @@ long kernel_main(void *program)
 
 	while (!p->ended && !p->request) {
 		struct hc_user_regs *r = &p->regs;
-		int ret = hc_user_run(p->vm, r, &p->fault);
-		uint64_t arg[6] = { r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9 };
-		int nr = (int)r->rax;
+		struct hc_fault fault;
+		uint64_t arg[6];
+		int nr, ret;
 
+		deliver_signals(p);
+		if (p->ended)
+			break;
+		ret = hc_user_run(p->vm, r, &fault);
+		if (ret == HC_USER_INTERRUPT)	/* a signal to deliver */
+			continue;
 		if (ret == HC_USER_EXCEPTION) {
-			p->faulted = true;
-			end_by_signal(p, signal_of(p->fault.vector));
+			sig_fault(p, &fault);
 			continue;
 		}
 		if (ret != HC_USER_SYSCALL) {
@@ -569,11 +493,16 @@ long kernel_main(void *program)
 			p->ended = true;
 			continue;
 		}
+		nr = (int)r->rax;
+		arg[0] = r->rdi, arg[1] = r->rsi, arg[2] = r->rdx;
+		arg[3] = r->r10, arg[4] = r->r8, arg[5] = r->r9;
 		if (nr < 0 || nr >= NR_SYSCALLS)
 			nr = NR_SYSCALLS;
 		if (p->count)
 			p->count[nr]++;
 		r->rax = nr == NR_SYSCALLS ? -ENOSYS : serve(p, nr, arg);
+		/* a handler's signal may restart it: signal.c */
+		p->interrupted_nr = (long)r->rax == -EINTR ? nr : -1;
 	}
 	return 0;
 }
