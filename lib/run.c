@@ -134,7 +134,6 @@ static void request_interrupt(struct hc_vcpu *vcpu)
 {
 	vcpu->interrupt = false;
 	vcpu->run->immediate_exit = 0;
-	vcpu->run->request_interrupt_window = 0;
 	vcpu->run->request_interrupt_window = 1;
 }
 
@@ -234,6 +233,12 @@ long hc_vm_call(struct hc_vm *vm, long (*fn)(void *), void *arg)
 	tid = hc_raw_syscall(SYS_gettid, 0, 0, 0, 0, 0, 0);
 	if (vcpu->busy == tid)
 		return -EBUSY;
+	/*
+	 * Busy for another task: a vfork() child that shared the thread's
+	 * vCPU died inside a call, leaving it in any state (ring 3, say).
+	 */
+	if (vcpu->busy && hc_vcpu_reset(vcpu))
+		return -EIO;
 	vcpu->busy = tid;
 	vcpu->faulted = false;
 	regs = regs_of(vcpu);
@@ -256,6 +261,7 @@ long hc_vm_call(struct hc_vm *vm, long (*fn)(void *), void *arg)
 	hc_running_vcpu = outer;
 	vcpu->interrupt = false;
 	vcpu->run->immediate_exit = 0;
+	vcpu->run->request_interrupt_window = 0;
 	if (vcpu->faulted && vcpu->fault.vector == HC_FAULT_KVM)
 		complete_exit(vcpu);
 	/* A vCPU KVM stopped has undefined state; the next call starts anew. */

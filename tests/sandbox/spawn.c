@@ -127,6 +127,13 @@ int main(int argc, char **argv)
 		_exit(4);
 	}
 	say("vfork: %s, parent sees %d\n", waited(pid), shared);
+	/* a vfork child killed before it executes: the parent goes on */
+	pid = vfork();
+	if (!pid) {
+		raise(SIGKILL);
+		_exit(1);
+	}
+	say("vfork, the child killed: %s\n", waited(pid));
 
 	/* pipes across fork, as a shell's pipeline */
 	if (pipe(fds) < 0)

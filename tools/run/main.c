@@ -377,5 +377,6 @@ int main(int argc, char **argv)
 		return EXIT_CANNOT_RUN;
 	}
 	make_vm(p);
+	resend_signals(p);
 	run_program(p);
 }

@@ -37,6 +37,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sandbox.h"
@@ -65,6 +66,9 @@ static int vfork_child(void *arg)
 
 	p->pid = getpid();
 	p->request = 0;
+	/* a new process: nothing pending, the program's mask (the parent blocked all) */
+	p->caught = 0;
+	hc_syscall(SYS_rt_sigprocmask, SIG_SETMASK, &p->sigmask, NULL, 8);
 	p->regs.rax = 0;
 	if (start->stack)
 		p->regs.rsp = start->stack;
@@ -75,12 +79,34 @@ static int vfork_child(void *arg)
 	run_program(p);
 }
 
+/*
+ * A vfork() child killed by a signal may have died in the middle of a copy
+ * through the pipe: a new one, at the same fds. (libhostcall resets the
+ * vCPU it left, on the next call.)
+ */
+static void after_shared_child(struct program *p, long pid)
+{
+	siginfo_t info = { 0 };
+	int fds[2];
+
+	if (waitid(P_PID, pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	    (info.si_pid != pid || info.si_code == CLD_EXITED))
+		return;	/* alive (it executed), or ended by _exit() */
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return;
+	dup3(fds[0], p->pipe[0], O_CLOEXEC);
+	dup3(fds[1], p->pipe[1], O_CLOEXEC);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 static long shared_child(struct program *p, uint64_t flags, uint64_t stack, uint64_t ptid,
 			 uint64_t ctid, uint64_t tls)
 {
 	struct vfork_start start = { .p = p, .flags = flags, .stack = stack, .tls = tls };
 	struct program saved = *p;
 	unsigned long *count = NULL;
+	sigset_t all, old;
 	char *host_stack;
 	long pid;
 
@@ -96,7 +122,13 @@ static long shared_child(struct program *p, uint64_t flags, uint64_t stack, uint
 		}
 		memcpy(count, p->count, (NR_SYSCALLS + 1) * sizeof(*count));
 	}
-	/* returns once the child executed or ended */
+	/*
+	 * Signals for the parent wait until its state is back: caught()
+	 * would note them in the state the child changes. Returns once the
+	 * child executed or ended.
+	 */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
 	pid = clone(vfork_child, host_stack + VFORK_STACK_SIZE, flags & SHARED_CLONE_FLAGS, &start,
 		    (pid_t *)(uintptr_t)ptid, NULL, (pid_t *)(uintptr_t)ctid);
 	if (pid < 0)
@@ -107,6 +139,9 @@ static long shared_child(struct program *p, uint64_t flags, uint64_t stack, uint
 	saved.brk = p->brk;
 	saved.nr_spans = p->nr_spans;
 	*p = saved;
+	if (pid > 0)
+		after_shared_child(p, pid);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (count) {
 		memcpy(p->count, count, (NR_SYSCALLS + 1) * sizeof(*count));
 		free(count);
@@ -132,6 +167,7 @@ static long copied_child(struct program *p, uint64_t flags, uint64_t stack, uint
 	close(p->pipe[0]);
 	close(p->pipe[1]);
 	make_vm(p);
+	p->caught = 0;	/* a new process has nothing pending */
 	if (p->count)	/* its own figures, from its start */
 		memset(p->count, 0, (NR_SYSCALLS + 1) * sizeof(*p->count));
 	pid = getpid();
@@ -152,6 +188,8 @@ static long new_process(struct program *p, uint64_t flags, uint64_t stack, uint6
 	if (flags & ~PROCESS_CLONE_FLAGS || (flags & CSIGNAL) != SIGCHLD ||
 	    (flags & (CLONE_VM | CLONE_VFORK)) == CLONE_VM)
 		return -EINVAL;
+	if (flags & CLONE_SETTLS && tls >= USER_END)	/* as Linux */
+		return -EPERM;
 	if ((flags & CLONE_PARENT_SETTID && !inside(p, ptid, sizeof(int))) ||
 	    (flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID) && !inside(p, ctid, sizeof(int))))
 		return -EFAULT;
@@ -166,6 +204,7 @@ struct exec_state {
 	uint32_t vm_flags;
 	bool want_hypercall, stats;
 	int32_t root_pid;
+	uint64_t caught;	/* signals noted and not yet delivered: pending across execve */
 	uint32_t argc, envc;
 	unsigned char allowed[NR_SYSCALLS];
 	/* then --stats' counts, the path, argv's strings, envp's */
@@ -207,6 +246,26 @@ static long append_strings(struct program *p, struct state_buffer *b, uint64_t a
 	return n;
 }
 
+/*
+ * @name under directory @dirfd, as a path that stays good once hostcall-run
+ * executed itself again and a close-on-exec @dirfd is gone: where the fd
+ * leads, if it is a path, else through /proc (a memfd, say).
+ */
+static int fd_path(int dirfd, const char *name, char *path, size_t size)
+{
+	char link[32];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
+	n = readlink(link, path, size - 1);
+	if (n <= 0 || path[0] != '/' || access(path, F_OK) < 0)
+		return snprintf(path, size, "%s%s%s", link, name[0] ? "/" : "", name);
+	path[n] = '\0';
+	if (!name[0])
+		return n;
+	return n + snprintf(path + n, size - n, "/%s", name);
+}
+
 /* The file that execveat(@dirfd, @name, @flags) names, as a path of ours. */
 static long exec_path(struct program *p, int dirfd, const char *name, int flags, char *path,
 		      size_t size)
@@ -223,7 +282,7 @@ static long exec_path(struct program *p, int dirfd, const char *name, int flags,
 	else if (fd_private(p, dirfd) || fcntl(dirfd, F_GETFD) < 0)
 		return -EBADF;
 	else
-		n = snprintf(path, size, "/proc/self/fd/%d%s%s", dirfd, name[0] ? "/" : "", name);
+		n = fd_path(dirfd, name, path, size);
 	if (n < 0 || (size_t)n >= size)
 		return -ENAMETOOLONG;
 	/* the program's own file (busybox runs its applets so), not ours */
@@ -239,7 +298,7 @@ static long execute(struct program *p, int dirfd, uint64_t name_addr, uint64_t a
 {
 	struct exec_state state = {
 		.magic = EXEC_MAGIC, .vm_flags = p->vm_flags, .want_hypercall = p->want_hypercall,
-		.stats = p->count != NULL, .root_pid = p->root_pid,
+		.stats = p->count != NULL, .root_pid = p->root_pid, .caught = p->caught,
 	};
 	struct state_buffer b = { .size = sizeof(state) + MAX_ARGS_SIZE };
 	char name[PATH_MAX], path[PATH_MAX + 32], fd_arg[16];
@@ -338,6 +397,7 @@ int exec_from(struct program *p, int fd, char ***argv, char ***envp)
 	p->vm_flags = state.vm_flags;
 	p->want_hypercall = state.want_hypercall;
 	p->root_pid = state.root_pid;
+	p->caught = state.caught;
 	memcpy(p->allowed, state.allowed, sizeof(p->allowed));
 	if (state.stats) {
 		size_t size = (NR_SYSCALLS + 1) * sizeof(*p->count);

@@ -25,6 +25,7 @@
 #include "hostcall.h"
 
 #define PAGE_SIZE	4096UL
+#define USER_END	0x7ffffffff000UL	/* Linux's TASK_SIZE_MAX, 4-level paging */
 #define NR_SYSCALLS	512	/* x86-64 numbers are below this */
 #define NR_SIGNALS	64
 
@@ -142,6 +143,7 @@ long string_from_program(struct program *p, char *dst, uint64_t src, size_t size
 
 /* signal.c */
 void signals_start(struct program *p);
+void resend_signals(struct program *p);
 long sig_action(struct program *p, const uint64_t *arg);
 long sig_procmask(struct program *p, const uint64_t *arg);
 long sig_pending(struct program *p, const uint64_t *arg);

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include "sandbox.h"
 
@@ -156,6 +157,21 @@ void signals_start(struct program *p)
 		memcpy(&p->sigmask, &mask, sizeof(p->sigmask));
 }
 
+/*
+ * After execve: what caught() had noted and ring 0 not yet delivered is
+ * pending for the new program, as Linux keeps it across execve.
+ */
+void resend_signals(struct program *p)
+{
+	uint64_t caught = p->caught;
+
+	p->caught = 0;
+	for (int sig = 1; sig <= NR_SIGNALS; sig++) {
+		if (caught & SIG_BIT(sig))
+			syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
+	}
+}
+
 long sig_action(struct program *p, const uint64_t *arg)
 {
 	long sig = (int)arg[0], ret = 0;
@@ -171,8 +187,10 @@ long sig_action(struct program *p, const uint64_t *arg)
 	if (ret || !arg[1])
 		return ret;
 	act.mask &= ~UNBLOCKABLE;
-	p->actions[sig] = act;
-	return mirror_action(sig, &act);
+	ret = mirror_action(sig, &act);
+	if (!ret)
+		p->actions[sig] = act;
+	return ret;
 }
 
 static void set_mask(struct program *p, uint64_t mask)
@@ -219,11 +237,19 @@ long sig_pending(struct program *p, const uint64_t *arg)
 	return ret ?: copy_to_program(p, arg[0], &set, arg[1]);
 }
 
-/* Until caught() noted a signal the mask lets through: its handler comes next. */
+/*
+ * Until caught() noted a signal the mask lets through: its handler comes
+ * next. The host's sigsuspend lets them in only while it waits, so that
+ * none comes between the look and the wait.
+ */
 static long wait_for_signal(struct program *p)
 {
+	uint64_t all = ~0ULL, old;
+
+	hc_syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, 8);
 	while (!(__atomic_load_n(&p->caught, __ATOMIC_SEQ_CST) & ~p->sigmask))
-		hc_syscall(SYS_pause);
+		hc_syscall(SYS_rt_sigsuspend, &p->sigmask, 8);
+	hc_syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, 8);
 	return -EINTR;
 }
 
@@ -269,7 +295,8 @@ static long set_altstack(struct program *p, const struct signal_stack *s)
 {
 	if (on_altstack(p, p->regs.rsp))
 		return -EPERM;
-	if (s->flags & ~(SS_DISABLE | SS_AUTODISARM))
+	/* as Linux: SS_ONSTACK is taken for 0; SS_AUTODISARM is not kept */
+	if (s->flags & ~(SS_DISABLE | SS_ONSTACK | SS_AUTODISARM))
 		return -EINVAL;
 	if (s->flags & SS_DISABLE) {
 		p->altstack = (struct signal_stack){ 0 };
@@ -617,8 +644,8 @@ static bool in_sandbox(const struct program *p, long pid)
 
 /*
  * kill(), tkill(), tgkill(): made by the host, to a process of the
- * sandbox; another process is out of reach (EPERM), as is a process group
- * other than the program's own.
+ * sandbox; another process is out of reach (EPERM), as is a process group,
+ * which may hold processes outside it.
  */
 long sig_kill(struct program *p, int nr, const uint64_t *arg)
 {
@@ -627,9 +654,8 @@ long sig_kill(struct program *p, int nr, const uint64_t *arg)
 	if (sig < 0 || sig > NR_SIGNALS)
 		return -EINVAL;
 	switch (nr) {
-	case SYS_kill:
-		if (pid == -1 || (pid <= 0 && hc_syscall(SYS_getpgid, 0) != p->pid) ||
-		    (pid > 0 && !in_sandbox(p, pid)) || (pid < -1 && -pid != p->pid))
+	case SYS_kill:	/* a process group may hold others: none */
+		if (pid <= 0 || !in_sandbox(p, pid))
 			return -EPERM;
 		return hc_syscall(SYS_kill, pid, sig);
 	case SYS_tkill:

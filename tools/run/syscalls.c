@@ -60,6 +60,7 @@ struct rule {
 #define IOV(n)	{ .kind = ARG_IOV, .len = n }
 
 #define STAT	144	/* struct stat */
+#define FD_SET_SIZE	128	/* fd_set, as libc has it: 1024 bits */
 #define TIMESPEC	16
 
 /* The calls that can be forwarded: files, time, identity. */
@@ -163,6 +164,22 @@ static const struct rule rules[NR_SYSCALLS] = {
 	RULE(setitimer, INT, OPT(32), OPT(32)),
 	RULE(getitimer, INT, OBJ(32)),
 	RULE(rt_sigtimedwait, OBJ(8), OPT(128), OPT(TIMESPEC), INT),
+	RULE(creat, STR),
+	RULE(getxattr, STR, STR, BUF(3)),
+	RULE(lgetxattr, STR, STR, BUF(3)),
+	RULE(fgetxattr, FD, STR, BUF(3)),
+	RULE(listxattr, STR, BUF(2)),
+	RULE(llistxattr, STR, BUF(2)),
+	RULE(flistxattr, FD, BUF(2)),
+	RULE(utime, STR, OPT(16)),
+	RULE(utimes, STR, OPT(2 * 16)),
+	RULE(futimesat, DIRFD, OPTSTR, OPT(2 * 16)),
+	RULE(select, INT, OPT(FD_SET_SIZE), OPT(FD_SET_SIZE), OPT(FD_SET_SIZE), OPT(16)),
+	RULE(ppoll, ARRAY(1, 8), INT, OPT(TIMESPEC), OPT(8), INT),
+	RULE(getresuid, OBJ(4), OBJ(4), OBJ(4)),
+	RULE(getresgid, OBJ(4), OBJ(4), OBJ(4)),
+	RULE(sync, INT),
+	RULE(syncfs, FD),
 };
 
 /* The calls served here, whatever the policy. */
@@ -296,9 +313,9 @@ static long check_args(struct program *p, int nr, const struct rule *rule, const
 			if (fd_private(p, arg[i]))
 				return -EBADF;
 			break;
-		case ARG_BUF:
-			if (arg[a->len] > UINT64_MAX / a->size ||
-			    !inside(p, arg[i], arg[a->len] * a->size))
+		case ARG_BUF:	/* of length 0: not touched, NULL often (getxattr's size query) */
+			if (arg[a->len] && (arg[a->len] > UINT64_MAX / a->size ||
+					    !inside(p, arg[i], arg[a->len] * a->size)))
 				return -EFAULT;
 			break;
 		case ARG_OPT:
@@ -327,6 +344,8 @@ static long check_args(struct program *p, int nr, const struct rule *rule, const
 	switch (nr) {
 	case SYS_fcntl:
 		return fcntl_arg(p, arg);
+	case SYS_select:	/* the sets are checked for 1024 descriptors */
+		return arg[0] <= FD_SET_SIZE * 8 ? 0 : -EINVAL;
 	case SYS_prlimit64:	/* the program's limits, not another process's */
 		return !(int)arg[0] || (int)arg[0] == p->pid ? 0 : -EPERM;
 	}
@@ -393,6 +412,8 @@ static long forward(struct program *p, int nr, const uint64_t *arg)
 	ret = hc_syscall(nr, arg[0], arg[1], arg[2], arg[3], arg[4], arg[5]);
 	if (nr == SYS_open)
 		return opened(ret, arg[1]);
+	if (nr == SYS_creat)
+		return opened(ret, O_WRONLY);
 	if (nr == SYS_openat)
 		return opened(ret, arg[2]);
 	return ret;
@@ -406,7 +427,7 @@ static long set_arch_prctl(struct program *p, const uint64_t *arg)
 	switch ((int)arg[0]) {
 	case ARCH_SET_FS:
 	case ARCH_SET_GS:
-		if (arg[1] >= 0x7ffffffff000UL)	/* as Linux: not above user space */
+		if (arg[1] >= USER_END)	/* as Linux: not above user space */
 			return -EPERM;
 		*base = arg[1];
 		return 0;
@@ -484,7 +505,13 @@ long kernel_main(void *program)
 		ret = hc_user_run(p->vm, r, &fault);
 		if (ret == HC_USER_INTERRUPT)	/* a signal to deliver */
 			continue;
-		if (ret == HC_USER_EXCEPTION) {
+		/*
+		 * A non-canonical rip or rsp (a handler's address, a clone's
+		 * stack): where Linux's return to user mode faults, a SIGSEGV.
+		 */
+		if (ret == -EINVAL)
+			fault = (struct hc_fault){ .vector = 13, .rip = r->rip };
+		if (ret == -EINVAL || ret == HC_USER_EXCEPTION) {
 			sig_fault(p, &fault);
 			continue;
 		}
