@@ -104,7 +104,7 @@ static long shared_child(struct program *p, uint64_t flags, uint64_t stack, uint
 			 uint64_t ctid, uint64_t tls)
 {
 	struct vfork_start start = { .p = p, .flags = flags, .stack = stack, .tls = tls };
-	struct program saved = *p;
+	struct program saved;
 	unsigned long *count = NULL;
 	sigset_t all, old;
 	char *host_stack;
@@ -129,6 +129,7 @@ static long shared_child(struct program *p, uint64_t flags, uint64_t stack, uint
 	 */
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
+	saved = *p;
 	pid = clone(vfork_child, host_stack + VFORK_STACK_SIZE, flags & SHARED_CLONE_FLAGS, &start,
 		    (pid_t *)(uintptr_t)ptid, NULL, (pid_t *)(uintptr_t)ctid);
 	if (pid < 0)

@@ -14,7 +14,11 @@
  * Jobs: sha256sum (/bin/busybox sha256sum of a file made here, --file-kib,
  * which busybox reads 4 KiB at a time: hashing is most of its time),
  * sha256-16 (the same hash of the same file by sandbox-sha256, read 16 bytes
- * at a time: mostly system calls) and getppid (sandbox-getppid N).
+ * at a time: mostly system calls) and getppid (sandbox-getppid N). Where the
+ * lab has Debian's programs (lab/run --debian), whole programs no one here
+ * wrote: python3 (starts, imports, reads the file in 4 KiB blocks for a
+ * CRC-32), tar (of a tree of 64 files made here), and a pipeline (bash
+ * running seq | sort | head: fork, execve, pipes, wait4).
  *
  * Why whole programs: a job also pays hostcall-run's start (the VM, the
  * program's memory) and everything between its calls, which per-call figures
@@ -38,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -51,17 +56,32 @@
 #define EXIT_FAILED	125	/* hostcall-run's own failures */
 
 enum way { NATIVE, HYPERCALL, EXIT, PTRACE, NR_WAYS };
-enum job { SHA256SUM, SHA256_SMALL, GETPPID, NR_JOBS };
+enum job { SHA256SUM, SHA256_SMALL, GETPPID, PYTHON, TAR, PIPELINE, NR_JOBS };
 enum state { NOT_RUN, OK, FAILED, SKIPPED };	/* of a (job, way) */
 
 static const char *const way_name[NR_WAYS] = { "native", "hypercall", "exit", "ptrace" };
-static const char *const job_name[NR_JOBS] = { "sha256sum", "sha256-16", "getppid" };
+static const char *const job_name[NR_JOBS] = {
+	"sha256sum", "sha256-16", "getppid", "python3", "tar", "pipeline",
+};
+/* Debian's programs in the lab, and what the jobs that run them are given */
+#define DEBIAN_BIN	"/opt/debian/bin"
+#define TREE_DIR	"sandbox-bench.tree"
+#define TREE_FILES	64
+#define PYTHON_CRC	"import sys, zlib\n" \
+			"c = 0\n" \
+			"with open(sys.argv[1], 'rb') as f:\n" \
+			"    for b in iter(lambda: f.read(4096), b''):\n" \
+			"        c = zlib.crc32(b, c)\n" \
+			"print(c)\n"
 
 static char getppid_count[24] = "100000";
-static char *job_argv[NR_JOBS][4] = {
+static char *job_argv[NR_JOBS][5] = {
 	[SHA256SUM] = { "/bin/busybox", "sha256sum", DATA_FILE },
 	[SHA256_SMALL] = { "sandbox-sha256", "16", DATA_FILE },	/* paths in main() */
 	[GETPPID] = { "sandbox-getppid", getppid_count },
+	[PYTHON] = { DEBIAN_BIN "/python3", "-c", PYTHON_CRC, DATA_FILE },
+	[TAR] = { DEBIAN_BIN "/tar", "-cf", "-", TREE_DIR },
+	[PIPELINE] = { DEBIAN_BIN "/bash", "-c", "seq 100000 | sort -r | head -n 3" },
 };
 static char *hostcall_run;
 static long syscalls_seen[NR_JOBS];	/* counted by the ptrace way */
@@ -131,47 +151,112 @@ static void write_data(long kib)
 		die(DATA_FILE);
 }
 
-/*
- * The supervisor: stop the child at every system call's entry and exit, and
- * at each entry read its registers, as a sandbox that checks the calls must
- * (here it only counts them). Other signals go on to the child. Returns the
- * child's wait status, or -1.
- */
-static int supervise(pid_t pid, long *calls)
+/* The tracees' system-call stops alternate entry, exit: which is next, per task. */
+#define MAX_TRACEES	64
+static struct {
+	pid_t pid;
+	bool in_call;
+} tracee[MAX_TRACEES];
+
+/* @pid's slot, taken if it has none; -1 if all are taken. */
+static int tracee_slot(pid_t pid)
 {
-	bool started = false, in_call = false;
+	int free_slot = -1;
+
+	for (int i = 0; i < MAX_TRACEES; i++) {
+		if (tracee[i].pid == pid)
+			return i;
+		if (!tracee[i].pid && free_slot < 0)
+			free_slot = i;
+	}
+	if (free_slot >= 0)
+		tracee[free_slot].pid = pid;
+	return free_slot;
+}
+
+/* tar's tree: TREE_FILES files of 1 to 64 KiB, cut from the data file. */
+static void make_tree(void)
+{
+	static char block[65536];
+	int in = open(DATA_FILE, O_RDONLY);
+	ssize_t got = in < 0 ? -1 : read(in, block, sizeof(block));
+
+	if (got < 0 || mkdir(TREE_DIR, 0755) < 0)
+		die(TREE_DIR);
+	close(in);
+	for (int i = 0; i < TREE_FILES; i++) {
+		char name[64];
+		int fd;
+		size_t len = (size_t)(i + 1) * 1024 < (size_t)got ? (size_t)(i + 1) * 1024 : (size_t)got;
+
+		snprintf(name, sizeof(name), TREE_DIR "/file%02d", i);
+		fd = open(name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0 || write(fd, block, len) != (ssize_t)len || close(fd) < 0)
+			die(name);
+	}
+}
+
+static void remove_tree(void)
+{
+	char name[64];
+
+	for (int i = 0; i < TREE_FILES; i++) {
+		snprintf(name, sizeof(name), TREE_DIR "/file%02d", i);
+		unlink(name);
+	}
+	rmdir(TREE_DIR);
+}
+
+/*
+ * The supervisor: stop the child, and every process it starts, at every
+ * system call's entry and exit, and at each entry read the registers, as a
+ * sandbox that checks the calls must (here it only counts them). Other
+ * signals go on to the tracee. Returns the child's wait status, or -1.
+ */
+static int supervise(pid_t child, long *calls)
+{
+	bool started = false;
 	int st;
 
 	*calls = 0;
+	memset(tracee, 0, sizeof(tracee));
 	for (;;) {
-		int sig = 0;
+		int sig = 0, slot;
+		/* No handlers here, so no EINTR; __WALL: the children it follows too */
+		pid_t pid = waitpid(-1, &st, __WALL);
 
-		/* No handlers here, so no EINTR */
-		if (waitpid(pid, &st, 0) < 0)
+		if (pid < 0)
 			return -1;
-		if (WIFEXITED(st) || WIFSIGNALED(st))
-			return st;
+		slot = tracee_slot(pid);
+		if (WIFEXITED(st) || WIFSIGNALED(st)) {
+			if (pid == child)
+				return st;
+			if (slot >= 0)
+				tracee[slot] = (__typeof__(tracee[0])){ 0 };
+			continue;
+		}
 		if (!started) {
 			/* The child's raise(SIGSTOP), before its execv(). EXITKILL:
 			 * no child runs on unchecked if we die. TRACEEXEC: an
-			 * event stop instead of a SIGTRAP after execve. */
+			 * event stop instead of a SIGTRAP after execve. TRACEFORK
+			 * and the rest: its children are supervised as it is. */
 			started = true;
 			if (ptrace(PTRACE_SETOPTIONS, pid, NULL, PTRACE_O_TRACESYSGOOD |
-				   PTRACE_O_EXITKILL | PTRACE_O_TRACEEXEC) < 0) {
+				   PTRACE_O_EXITKILL | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEFORK |
+				   PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE) < 0) {
 				kill(pid, SIGKILL);
 				continue;	/* reap it above */
 			}
-		} else if (WSTOPSIG(st) == (SIGTRAP | 0x80)) {
-			/* Stops alternate entry, exit: the child has one thread */
-			in_call = !in_call;
-			if (in_call) {
+		} else if (WSTOPSIG(st) == (SIGTRAP | 0x80) && slot >= 0) {
+			tracee[slot].in_call = !tracee[slot].in_call;
+			if (tracee[slot].in_call) {
 				struct user_regs_struct r;
 
 				if (ptrace(PTRACE_GETREGS, pid, NULL, &r) == 0)
 					(*calls)++;
 			}
-		} else if (st >> 16 == 0) {
-			/* Not an event stop: a signal for the child */
+		} else if (st >> 16 == 0 && !(WSTOPSIG(st) == SIGSTOP && pid != child)) {
+			/* Not an event stop, nor a new child's first stop: a signal for it */
 			sig = WSTOPSIG(st);
 		}
 		/* ESRCH if it was killed meanwhile: waitpid says so next */
@@ -367,6 +452,14 @@ int main(int argc, char **argv)
 	job_argv[GETPPID][0] = find_program("sandbox-getppid");
 	snprintf(getppid_count, sizeof(getppid_count), "%ld", getppids);
 	write_data(kib);
+	if (access(DEBIAN_BIN, X_OK) == 0) {
+		make_tree();
+	} else {
+		fprintf(stderr, "# skipped: python3, tar, pipeline: no " DEBIAN_BIN
+			" (lab/run --debian)\n");
+		for (int w = 0; w < NR_WAYS; w++)
+			state[PYTHON][w] = state[TAR][w] = state[PIPELINE][w] = SKIPPED;
+	}
 
 	for (int j = 0; j < NR_JOBS; j++) {
 		for (int w = 0; w < NR_WAYS; w++) {
@@ -376,6 +469,7 @@ int main(int argc, char **argv)
 		}
 	}
 	unlink(DATA_FILE);
+	remove_tree();
 	unlink(OUT_FILE);
 	unlink(ERR_FILE);
 	print_table(lab, kib, getppids, reps);
