@@ -42,6 +42,7 @@
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -374,10 +375,42 @@ static int case_vmcall(void)
 	return rax == -KVM_EPERM && untouched ? 0 : 1;
 }
 
+/*
+ * A fork bomb, run with a low RLIMIT_NPROC by a user it binds: forks until
+ * fork fails, each child waiting to be killed; then kills and reaps them.
+ * The host's limit holds for hostcall-run's processes as for the program's.
+ */
+static int case_forkbomb(void)
+{
+	static pid_t children[4096];
+	int n = 0, err = 0;
+
+	while (n < (int)ARRAY_SIZE(children)) {
+		pid_t pid = fork();
+
+		if (pid < 0) {
+			err = errno;
+			break;
+		}
+		if (!pid) {
+			pause();
+			_exit(0);
+		}
+		children[n++] = pid;
+	}
+	for (int i = 0; i < n; i++)
+		kill(children[i], SIGKILL);
+	for (int i = 0; i < n; i++)
+		waitpid(children[i], NULL, 0);
+	say("forkbomb: fork failed with %s after %d children, all reaped\n",
+	    err ? strerror(err) : "nothing", n);
+	return err == EAGAIN ? 0 : 1;
+}
+
 static const char *const cases[] = {
 	"pointers", "vmcall", "read-ring0", "write-ring0", "jump-ring0", "read-kernel", "null",
 	"hlt", "out", "int-pf", "stack-overflow", "ud2", "abort", "exec-data", "exec-stack", "exec-unprotected",
-	"sigreturn-garbage", "sigreturn-xstate", "sigreturn-ring0",
+	"sigreturn-garbage", "sigreturn-xstate", "sigreturn-ring0", "forkbomb",
 };
 
 int main(int argc, char **argv)
@@ -396,6 +429,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(c, "vmcall"))
 		return case_vmcall();
+	if (!strcmp(c, "forkbomb"))
+		return case_forkbomb();
 	if (!strcmp(c, "abort"))
 		abort();
 	load_maps();

@@ -38,9 +38,13 @@ static void usage(void)
 	exit(EXIT_FAILED);
 }
 
+/* Set in a fork() child, whose failure to start is its parent's fork() failing. */
+bool fail_quietly;
+
 static void fail(const char *what, int err)
 {
-	fprintf(stderr, "hostcall-run: %s: %s\n", what, strerror(err));
+	if (!fail_quietly)
+		fprintf(stderr, "hostcall-run: %s: %s\n", what, strerror(err));
 	exit(EXIT_FAILED);
 }
 

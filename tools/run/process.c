@@ -150,24 +150,60 @@ static long shared_child(struct program *p, uint64_t flags, uint64_t stack, uint
 	return pid;
 }
 
+/*
+ * The parent of a fork() returns once the child has its VM: a child that
+ * cannot make one (seen under a low RLIMIT_NPROC: the VM's first KVM_RUN
+ * fails with EAGAIN) is reaped, and fork() fails with EAGAIN, as when the
+ * host's fork does.
+ */
+static long child_started(pid_t pid, int ready)
+{
+	char c;
+	ssize_t n;
+
+	while ((n = read(ready, &c, 1)) < 0 && errno == EINTR)
+		;
+	close(ready);
+	if (n == 1)
+		return pid;
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	return -EAGAIN;
+}
+
 static long copied_child(struct program *p, uint64_t flags, uint64_t stack, uint64_t ptid,
 			 uint64_t ctid, uint64_t tls)
 {
-	pid_t pid = fork();
+	int ready[2];
+	pid_t pid;
 
-	if (pid < 0)
+	if (pipe2(ready, O_CLOEXEC) < 0)
 		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		pid = -errno;
+		close(ready[0]);
+		close(ready[1]);
+		return pid;
+	}
 	if (pid) {
-		if (flags & CLONE_PARENT_SETTID)
+		close(ready[1]);
+		pid = child_started(pid, ready[0]);
+		if (pid > 0 && flags & CLONE_PARENT_SETTID)
 			copy_to_program(p, ptid, &pid, sizeof(pid));
 		return pid;
 	}
 
 	/* The child: the parent's VM is of no use here (KVM says -EIO). */
+	close(ready[0]);
 	hc_vm_destroy(p->vm);
 	close(p->pipe[0]);
 	close(p->pipe[1]);
+	fail_quietly = true;
 	make_vm(p);
+	fail_quietly = false;
+	if (write(ready[1], "", 1) != 1 || close(ready[1]) < 0)
+		_exit(EXIT_FAILURE);
 	p->caught = 0;	/* a new process has nothing pending */
 	if (p->count)	/* its own figures, from its start */
 		memset(p->count, 0, (NR_SYSCALLS + 1) * sizeof(*p->count));

@@ -113,6 +113,7 @@ static inline uint64_t page_up(uint64_t x)
 }
 
 /* main.c */
+extern bool fail_quietly;
 #define EXEC_FROM	"--exec-from"	/* hostcall-run's argv[1] when execve() made it */
 int fd_top(void);
 void make_vm(struct program *p);

@@ -54,6 +54,7 @@
 #define MAX_REPS	99
 #define MAX_OUT		4096
 #define EXIT_FAILED	125	/* hostcall-run's own failures */
+#define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
 
 enum way { NATIVE, HYPERCALL, EXIT, PTRACE, NR_WAYS };
 enum job { SHA256SUM, SHA256_SMALL, GETPPID, PYTHON, TAR, PIPELINE, NR_JOBS };
@@ -267,7 +268,8 @@ static int supervise(pid_t child, long *calls)
 /* One run of @job the @way way: its time in *@ns; returns its wait status. */
 static int run_once(enum job job, enum way way, long *ns)
 {
-	char *argv[8], mode[] = "--mode", dashes[] = "--";
+	/* hostcall-run --mode MODE --, then the job's, then NULL */
+	char *argv[4 + ARRAY_LEN(job_argv[0]) + 1], mode[] = "--mode", dashes[] = "--";
 	long t0;
 	int st = -1, n = 0;
 	pid_t pid;
