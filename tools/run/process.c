@@ -59,6 +59,21 @@ struct vfork_start {
 	uint64_t flags, stack, tls;
 };
 
+/*
+ * A new process's own state, in the child: nothing pending, its own
+ * figures from its start, and the stack and TLS that clone() gave.
+ */
+static void child_state(struct program *p, uint64_t flags, uint64_t stack, uint64_t tls)
+{
+	p->caught = 0;
+	if (p->count)
+		memset(p->count, 0, (NR_SYSCALLS + 1) * sizeof(*p->count));
+	if (stack)
+		p->regs.rsp = stack;
+	if (flags & CLONE_SETTLS)
+		p->regs.fs_base = tls;
+}
+
 static int vfork_child(void *arg)
 {
 	struct vfork_start *start = arg;
@@ -66,16 +81,10 @@ static int vfork_child(void *arg)
 
 	p->pid = getpid();
 	p->request = 0;
-	/* a new process: nothing pending, the program's mask (the parent blocked all) */
-	p->caught = 0;
-	hc_syscall(SYS_rt_sigprocmask, SIG_SETMASK, &p->sigmask, NULL, 8);
 	p->regs.rax = 0;
-	if (start->stack)
-		p->regs.rsp = start->stack;
-	if (start->flags & CLONE_SETTLS)
-		p->regs.fs_base = start->tls;
-	if (p->count)	/* its own figures, from its start */
-		memset(p->count, 0, (NR_SYSCALLS + 1) * sizeof(*p->count));
+	child_state(p, start->flags, start->stack, start->tls);
+	/* the program's mask: the parent blocked all */
+	hc_syscall(SYS_rt_sigprocmask, SIG_SETMASK, &p->sigmask, NULL, 8);
 	run_program(p);
 }
 
@@ -204,16 +213,10 @@ static long copied_child(struct program *p, uint64_t flags, uint64_t stack, uint
 	fail_quietly = false;
 	if (write(ready[1], "", 1) != 1 || close(ready[1]) < 0)
 		_exit(EXIT_FAILURE);
-	p->caught = 0;	/* a new process has nothing pending */
-	if (p->count)	/* its own figures, from its start */
-		memset(p->count, 0, (NR_SYSCALLS + 1) * sizeof(*p->count));
+	child_state(p, flags, stack, tls);
 	pid = getpid();
 	if (flags & CLONE_CHILD_SETTID)
 		copy_to_program(p, ctid, &pid, sizeof(pid));
-	if (stack)
-		p->regs.rsp = stack;
-	if (flags & CLONE_SETTLS)
-		p->regs.fs_base = tls;
 	return 0;
 }
 
