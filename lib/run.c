@@ -17,8 +17,18 @@
 
 #include "internal.h"
 
-/* A page fault that keeps coming back after it was resolved is the guest's. */
+/*
+ * A page fault that keeps coming back after it was resolved, with no entry
+ * dropped meanwhile, is the guest's.
+ */
 #define MAX_SAME_FAULTS	4
+
+/* The last page fault resolved: its address, and the VM's forgets then. */
+struct last_fault {
+	uint64_t addr;
+	unsigned long forgets;
+	int same;
+};
 
 static struct kvm_regs *regs_of(struct hc_vcpu *vcpu)
 {
@@ -51,7 +61,7 @@ static long fault(struct hc_vcpu *vcpu, int vector, unsigned int error_code)
  * 0 to resume the guest, or the call's error. The stub goes on with rax 0
  * if the fault was resolved, else (ring 3's) to hc_user_run()'s caller.
  */
-static long exception(struct hc_vcpu *vcpu, uint64_t *last_addr, int *same)
+static long exception(struct hc_vcpu *vcpu, struct last_fault *last)
 {
 	struct hc_exception_frame *frame = (void *)regs_of(vcpu)->rbx;
 	bool user = (frame->cs & 3) == 3;
@@ -59,9 +69,18 @@ static long exception(struct hc_vcpu *vcpu, uint64_t *last_addr, int *same)
 	vcpu->stale = false;
 	regs_of(vcpu)->rax = 0;
 	if (frame->vector == 14) {
-		*same = frame->cr2 == *last_addr ? *same + 1 : 0;
-		*last_addr = frame->cr2;
-		if (*same < MAX_SAME_FAULTS &&
+		/*
+		 * The same address again after the program unmapped and
+		 * mapped it anew (hc_vm_remapped()) is a new fault: a loop
+		 * of mmap() and munmap() gets it each time.
+		 */
+		unsigned long forgets = __atomic_load_n(&vcpu->vm->forgets, __ATOMIC_ACQUIRE);
+
+		last->same = frame->cr2 == last->addr && forgets == last->forgets ?
+			     last->same + 1 : 0;
+		last->addr = frame->cr2;
+		last->forgets = forgets;
+		if (last->same < MAX_SAME_FAULTS &&
 		    hc_paging_fault(vcpu->vm, frame->cr2, frame->error_code & 2,
 				    frame->error_code & 16, user) == 0)
 			goto resume;
@@ -148,8 +167,8 @@ static void inject_interrupt(struct hc_vcpu *vcpu)
 static long run(struct hc_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
-	uint64_t last_addr = -1, last_memory_fault_rip = -1;
-	int same = 0;
+	struct last_fault last_fault = { .addr = -1 };
+	uint64_t last_memory_fault_rip = -1;
 	long ret;
 
 	for (;;) {
@@ -179,7 +198,7 @@ static long run(struct hc_vcpu *vcpu)
 				hc_serve_syscall(vcpu, (struct pt_regs *)regs_of(vcpu)->rbx);
 				continue;
 			case HC_PORT_EXCEPTION:
-				ret = exception(vcpu, &last_addr, &same);
+				ret = exception(vcpu, &last_fault);
 				if (ret)
 					return ret;
 				continue;
