@@ -29,6 +29,13 @@ struct hc_vm;
 #define HC_FORCE_EXIT	(1u << 0)	/* use the exit path even where the hypercall exists */
 #define HC_EINTR	(1u << 1)	/* a call a signal handler interrupted fails with -EINTR */
 
+/*
+ * libhostcall's fds of a VM, all close-on-exec: /dev/kvm's and the VM's,
+ * opened by hc_vm_create(), then each vCPU's (a thread's first
+ * hc_vm_call()) at the lowest free fd above the VM's, so that a caller who
+ * made the VM while the fds below were taken keeps every one of them apart
+ * from its own.
+ */
 HC_API struct hc_vm *hc_vm_create(unsigned int flags);
 HC_API void hc_vm_destroy(struct hc_vm *vm);
 HC_API int hc_vm_mode(const struct hc_vm *vm);

@@ -8,6 +8,7 @@
  */
 #include <asm/prctl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -288,6 +289,26 @@ void hc_vcpu_free(struct hc_vcpu *vcpu)
 	free(vcpu);
 }
 
+/*
+ * A new vCPU's fd, moved to the lowest free fd above the VM's. KVM gives
+ * the lowest free one, which for a thread made long after the VM is among
+ * the program's own fds; a caller that keeps a range of fds apart for the
+ * VM (hostcall-run, above the program's) finds its vCPUs there instead.
+ */
+static int vcpu_fd(struct hc_vm *vm, int id)
+{
+	int fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, id), moved, err;
+
+	/* the lowest free fd, above the VM's: the lowest free there too */
+	if (fd < 0 || fd > vm->vm_fd)
+		return fd;
+	moved = fcntl(fd, F_DUPFD_CLOEXEC, vm->vm_fd);
+	err = errno;
+	close(fd);
+	errno = err;
+	return moved;
+}
+
 /* A vCPU for the calling thread. */
 struct hc_vcpu *hc_vcpu_create(struct hc_vm *vm)
 {
@@ -297,8 +318,7 @@ struct hc_vcpu *hc_vcpu_create(struct hc_vm *vm)
 	if (!vcpu)
 		goto fail;
 	vcpu->vm = vm;
-	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU,
-			 __atomic_fetch_add(&vm->nr_vcpus, 1, __ATOMIC_RELAXED));
+	vcpu->fd = vcpu_fd(vm, __atomic_fetch_add(&vm->nr_vcpus, 1, __ATOMIC_RELAXED));
 	if (vcpu->fd < 0 || ioctl(vcpu->fd, KVM_SET_CPUID2, vm->cpuid) < 0)
 		goto fail_errno;
 	vcpu->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);

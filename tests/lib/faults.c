@@ -405,6 +405,71 @@ void test_thread_reuse(void)
 	}
 }
 
+#define MAX_FDS	256
+
+/* The fds whose /proc/self/fd link starts with @prefix: named[fd]. */
+static void fds_named(const char *prefix, bool named[MAX_FDS])
+{
+	char path[32], link[64];
+
+	for (int fd = 0; fd < MAX_FDS; fd++) {
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n = readlink(path, link, sizeof(link) - 1);
+		link[n > 0 ? n : 0] = '\0';
+		named[fd] = n > 0 && !strncmp(link, prefix, strlen(prefix));
+	}
+}
+
+/* The lowest fd named @prefix that was not before, or -1. */
+static int new_fd(const char *prefix, const bool before[MAX_FDS])
+{
+	bool now[MAX_FDS];
+
+	fds_named(prefix, now);
+	for (int fd = 0; fd < MAX_FDS; fd++) {
+		if (now[fd] && !before[fd])
+			return fd;
+	}
+	return -1;
+}
+
+static void *call_ret_arg(void *v)
+{
+	return (void *)hc_vm_call(v, ret_arg, (void *)7);
+}
+
+void test_vcpu_fd(void)
+{
+	bool vms[MAX_FDS], vcpus[MAX_FDS];
+	int hole = dup(0), vm_fd, vcpu_fd, fd;
+	struct hc_vm *v;
+	void *ret = NULL;
+	pthread_t t;
+
+	fds_named("anon_inode:kvm-vm", vms);
+	v = hc_vm_create(0);
+	EXPECT(v != NULL);
+	if (!v)
+		return;
+	vm_fd = new_fd("anon_inode:kvm-vm", vms);
+	/* a free fd below the VM's, which KVM would give the vCPU */
+	close(hole);
+	fds_named("anon_inode:kvm-vcpu:", vcpus);
+	pthread_create(&t, NULL, call_ret_arg, v);
+	pthread_join(t, &ret);
+	EXPECT_EQ(ret, 7);
+	vcpu_fd = new_fd("anon_inode:kvm-vcpu:", vcpus);
+	EXPECT(hole < vm_fd);
+	EXPECT(vcpu_fd > vm_fd);
+	EXPECT_EQ(fcntl(vcpu_fd, F_GETFD), FD_CLOEXEC);
+	fd = open("/dev/null", O_RDONLY);
+	EXPECT_EQ(fd, hole);
+	close(fd);
+	hc_vm_destroy(v);
+}
+
 /* ---- Lifetime ---- */
 
 void test_destroy_create(void)

@@ -111,6 +111,7 @@ static const struct point {
 	POINT(test_pause, "pause in fn returns -EINTR once a handler ran"),
 	POINT(test_threads, "4 threads x 10000 calls on one VM: each sees its own tid"),
 	POINT(test_thread_reuse, "threads one after another: each sees its own TLS in fn"),
+	POINT(test_vcpu_fd, "a thread's new vCPU: its fd above the VM's, not a lower free one"),
 	POINT(test_destroy_create, "hc_vm_destroy, then a new VM works"),
 	POINT(test_two_vms, "two VMs in one thread, faults kept apart"),
 	POINT(test_nested_other, "hc_vm_call of another VM in the guest calls fn"),

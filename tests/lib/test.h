@@ -68,6 +68,7 @@ void test_fault_unmapped(void), test_fault_read_only(void), test_fault_stale_unm
 	test_fault_divide(void), test_kvm_stops(void), test_signal_timer(void),
 	test_signal_thread(void), test_read_restart(void), test_read_no_restart(void),
 	test_read_hc_eintr(void), test_pause(void), test_threads(void), test_thread_reuse(void),
+	test_vcpu_fd(void),
 	test_destroy_create(void), test_two_vms(void), test_nested_other(void);
 
 /* user.c */
