@@ -108,7 +108,10 @@ HC_API int hc_vm_set_user(struct hc_vm *vm, void *start, unsigned long len, int 
  * dropped and this vCPU's TLB flushed, so that the next access takes the
  * host's permissions then. Without it, ring 3 may go on executing a page
  * that is no longer executable (an access lost otherwise faults anyway).
- * Other vCPUs of the VM keep what they cached until they call it too.
+ * Other vCPUs of the VM flush theirs at their next hc_user_run(); one
+ * running ring 3 at that moment keeps its entries until its hc_user_run()
+ * returns: a caller that needs them gone at once stops those rings 3 with
+ * hc_user_interrupt() (a signal to their threads).
  * -EPERM outside guest ring 0; -EINVAL for a range not page aligned, or
  * if this code does not run in a vCPU of @vm.
  */

@@ -57,6 +57,7 @@ struct hc_vcpu {
 	long busy;
 	bool stale;		/* page tables dropped after KVM's -EFAULT, not yet resolved */
 	bool faulted;		/* the last call ended with -EFAULT; fault is why */
+	unsigned long flushed;	/* vm->forgets when its TLB was last flushed: user.c */
 	/* hc_user_interrupt() asked, from a signal handler: run.c injects it */
 	volatile bool interrupt;
 	struct kvm_run *run;
@@ -74,7 +75,7 @@ struct hc_vm {
 	bool amd;
 	bool fsgsbase;		/* the guest may use rdfsbase and the like: hc_user_run() does */
 	bool nx;		/* EFER.NXE: pages the host cannot execute are not executable */
-	unsigned long forgets;	/* entries dropped so far, under lock: paging.c */
+	unsigned long forgets;	/* forgets done, each counted once its entries are gone: paging.c */
 	size_t run_size;
 	unsigned int phys_bits;
 	uint64_t xcr0;
@@ -114,7 +115,10 @@ int hc_vcpu_reset(struct hc_vcpu *vcpu);
 int hc_vcpu_set_segment_base(struct hc_vcpu *vcpu, bool fs, uint64_t base);
 int hc_vcpu_flush_tlb(struct hc_vcpu *vcpu);
 
-/* run.c: the vCPU the thread's hc_vm_call() runs on, for hc_user_interrupt() */
+/*
+ * run.c: the vCPU the thread's hc_vm_call() runs on, for hc_user_interrupt()
+ * and for ring 0 (user.c), which runs with the thread's TLS.
+ */
 extern __thread struct hc_vcpu *hc_running_vcpu;
 
 /* thread.c */

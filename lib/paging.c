@@ -341,11 +341,24 @@ static void forget_pde(struct hc_vm *vm, uint64_t *pde, int first, int last)
 	}
 }
 
+/*
+ * Count a forget once its entries are gone, still under the lock. A vCPU
+ * that reads the new count (user.c) flushes its TLB, and then walks tables
+ * without them; counted before they went, it could cache one again between
+ * its flush and the drop, and never flush for it. hc_paging_fault()
+ * compares the count under the lock, so it sees a forget whole, whatever
+ * the order inside: one done since it read the host's permissions makes it
+ * read them again, one yet to come drops the entries it makes.
+ */
+static void forgotten(struct hc_vm *vm)
+{
+	__atomic_store_n(&vm->forgets, vm->forgets + 1, __ATOMIC_RELEASE);
+}
+
 /* Drop the entries of [start, end), as forget_pde() does. */
 void hc_paging_forget_range(struct hc_vm *vm, uint64_t start, uint64_t end)
 {
 	pthread_mutex_lock(&vm->lock);
-	__atomic_store_n(&vm->forgets, vm->forgets + 1, __ATOMIC_RELEASE);
 	for (uint64_t region = start & ~(REGION_SIZE - 1); region < end; region += REGION_SIZE) {
 		uint64_t *pde = pde_lookup(vm, region);
 		int first = start > region ? (start - region) / HC_PAGE_SIZE : 0;
@@ -354,6 +367,7 @@ void hc_paging_forget_range(struct hc_vm *vm, uint64_t start, uint64_t end)
 		if (pde)
 			forget_pde(vm, pde, first, last);
 	}
+	forgotten(vm);
 	pthread_mutex_unlock(&vm->lock);
 }
 
@@ -361,7 +375,6 @@ void hc_paging_forget_range(struct hc_vm *vm, uint64_t start, uint64_t end)
 void hc_paging_forget(struct hc_vm *vm)
 {
 	pthread_mutex_lock(&vm->lock);
-	__atomic_store_n(&vm->forgets, vm->forgets + 1, __ATOMIC_RELEASE);
 	for (int i4 = 0; i4 < ENTRIES; i4++) {
 		uint64_t *pdpt;
 
@@ -378,6 +391,7 @@ void hc_paging_forget(struct hc_vm *vm)
 				forget_pde(vm, &pd[i2], 0, ENTRIES);
 		}
 	}
+	forgotten(vm);
 	pthread_mutex_unlock(&vm->lock);
 }
 

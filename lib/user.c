@@ -43,6 +43,23 @@ int hc_vm_set_user(struct hc_vm *vm, void *start, unsigned long len, int user)
 	return ret;
 }
 
+/*
+ * The page tables are the VM's, the TLB is each vCPU's: entries that
+ * another vCPU dropped (hc_vm_remapped()) may still be cached in this one.
+ * Flush once entries were dropped since this vCPU last did. Ours are not
+ * global: a CR3 write flushes them. In ring 0, which runs with the thread's
+ * FS base, so that hc_running_vcpu is the vCPU of its hc_vm_call().
+ */
+static void flush_forgotten(struct hc_vcpu *vcpu)
+{
+	unsigned long forgets = __atomic_load_n(&vcpu->vm->forgets, __ATOMIC_ACQUIRE);
+
+	if (forgets == vcpu->flushed)
+		return;
+	vcpu->flushed = forgets;
+	__asm__ volatile("mov %%cr3, %%rax; mov %%rax, %%cr3" ::: "rax", "memory");
+}
+
 int hc_vm_remapped(struct hc_vm *vm, void *start, unsigned long len)
 {
 	uint64_t first = (uintptr_t)start, end = first + len;
@@ -55,14 +72,15 @@ int hc_vm_remapped(struct hc_vm *vm, void *start, unsigned long len)
 	/*
 	 * The host side drops the entries, and checks that @vm is this vCPU's:
 	 * in ring 0, a fault on the tables or on the VM's lists would wait for
-	 * the lock held to change them. Ours are not global: a CR3 write then
-	 * flushes them from the TLB.
+	 * the lock held to change them. The count of forgets it then raised
+	 * makes this vCPU flush its TLB at once, the others at their next
+	 * hc_user_run().
 	 */
 	__asm__ volatile("out %%al, %[port]" : "=a"(ret) : "a"(0), [port] "i"(HC_PORT_REMAPPED),
 			 "b"(first), "c"(end), "d"(vm) : "memory");
 	if (ret)
 		return ret;
-	__asm__ volatile("mov %%cr3, %%rax; mov %%rax, %%cr3" ::: "rax", "memory");
+	flush_forgotten(hc_running_vcpu);
 	return 0;
 }
 
@@ -102,6 +120,7 @@ int hc_user_run(struct hc_vm *vm, struct hc_user_regs *regs, struct hc_fault *fa
 	if (!canonical(regs->rip) || !canonical(regs->rsp) ||
 	    !canonical(regs->fs_base) || !canonical(regs->gs_base))
 		return -EINVAL;
+	flush_forgotten(hc_running_vcpu);
 	memcpy(frame.regs, regs, sizeof(frame.regs));
 	ret = hc_guest_user_run(&frame);
 	memcpy(regs, frame.regs, sizeof(frame.regs));

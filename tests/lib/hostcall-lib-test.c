@@ -130,6 +130,7 @@ static const struct point {
 	POINT(test_user_noncanonical, "non-canonical rip, rsp, fs_base or gs_base: -EINVAL"),
 	POINT(test_user_nx, "ring 3 jumps into its data page (no PROT_EXEC): #PF with I and U, nothing run"),
 	POINT(test_user_nx_remapped, "a page ring 3 ran loses PROT_EXEC (mprotect, hc_vm_remapped in ring 0): its next fetch there is a #PF; hc_vm_remapped of another VM or unaligned: -EINVAL"),
+	POINT(test_user_nx_other_vcpu, "another thread's vCPU, in ring 0, takes PROT_EXEC from a page ring 3 ran on this one (mprotect, hc_vm_remapped): ring 3's next fetch there is a #PF"),
 	POINT(test_user_interrupt, "hc_user_interrupt from a signal handler: ring 3 spinning, or entered after, stops with HC_USER_INTERRUPT; outside hc_vm_call: -EINVAL"),
 };
 

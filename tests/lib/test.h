@@ -76,6 +76,7 @@ void test_user_host(void), test_user_set(void), test_user_probe(void), test_user
 	test_user_resume(void), test_user_ud2(void), test_user_outside(void),
 	test_user_privileged(void), test_user_read_only(void), test_user_fresh_page(void),
 	test_user_bases(void), test_user_xstate(void), test_user_noncanonical(void),
-	test_user_nx(void), test_user_nx_remapped(void), test_user_interrupt(void);
+	test_user_nx(void), test_user_nx_remapped(void), test_user_nx_other_vcpu(void),
+	test_user_interrupt(void);
 
 #endif /* HOSTCALL_LIB_TEST_H */

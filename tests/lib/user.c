@@ -9,6 +9,8 @@
  */
 #include <cpuid.h>
 #include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -134,18 +136,50 @@ GUEST static long run_ring3(void *arg)
 	return 0;
 }
 
+/* Ring 0 on a vCPU of u->vm: the data page, whose code ring 3 ran, loses PROT_EXEC. */
+GUEST static int drop_exec(struct user *u)
+{
+	mprotect(u->range + DATA * PAGE, PAGE, PROT_READ | PROT_WRITE);
+	return hc_vm_remapped(u->vm, u->range + DATA * PAGE, PAGE);
+}
+
 /* hc_vm_remapped() in ring 0 with another VM, an unaligned range, and as it should be. */
 static int remapped_ret[3];
 
-/* Ring 0, before run 1: the data page, whose code ring 3 ran, loses PROT_EXEC. */
+/* Ring 0, before run 1: drop_exec(), on ring 3's own vCPU. */
 GUEST static void ring0_no_exec(struct user *u, int i)
 {
 	if (i != 1)
 		return;
-	mprotect(u->range + DATA * PAGE, PAGE, PROT_READ | PROT_WRITE);
 	remapped_ret[0] = hc_vm_remapped(vm, u->range + DATA * PAGE, PAGE);
 	remapped_ret[1] = hc_vm_remapped(u->vm, u->range + DATA * PAGE + 8, PAGE);
-	remapped_ret[2] = hc_vm_remapped(u->vm, u->range + DATA * PAGE, PAGE);
+	remapped_ret[2] = drop_exec(u);
+}
+
+/* test_user_nx_other_vcpu: another thread, on a vCPU of its own, runs drop_exec(). */
+static sem_t drop_asked, drop_done;
+static long other_ret;
+
+GUEST static long drop_exec_call(void *u)
+{
+	return drop_exec(u);
+}
+
+static void *other_vcpu(void *u)
+{
+	sem_wait(&drop_asked);
+	other_ret = hc_vm_call(((struct user *)u)->vm, drop_exec_call, u);
+	sem_post(&drop_done);
+	return NULL;
+}
+
+/* Ring 0, before run 1: waits while the other vCPU runs drop_exec(). */
+GUEST static void ring0_other_no_exec(struct user *u UNUSED, int i)
+{
+	if (i != 1)
+		return;
+	sem_post(&drop_asked);
+	sem_wait(&drop_done);
 }
 
 /* Ring 0, before run 0: a signal to this thread, whose handler asks for an interrupt. */
@@ -627,23 +661,49 @@ void test_user_nx(void)
 	user_end();
 }
 
-void test_user_nx_remapped(void)
+/*
+ * Ring 3 runs its getpid in its data page, made executable, so that its TLB
+ * holds the page; @ring0 takes PROT_EXEC away before run 1, which resumes
+ * there, after the syscall: the fetch must fault, not run the ud2 next.
+ */
+static void run_losing_exec(void (*ring0)(struct user *u, int i))
 {
-	unsigned long after;
+	unsigned long after = (unsigned long)page(DATA) + (r3_getpid_1 - r3_getpid);
 
-	if (!user_start_nx())
-		return;
-	after = (unsigned long)page(DATA) + (r3_getpid_1 - r3_getpid);
 	mprotect(page(DATA), PAGE, PROT_READ | PROT_WRITE | PROT_EXEC);
-	u.ring0 = ring0_no_exec;
+	u.ring0 = ring0;
 	EXPECT_EQ(user_run(2), 0);
-	EXPECT_EQ(remapped_ret[0], -EINVAL);	/* not the VM this runs in */
-	EXPECT_EQ(remapped_ret[1], -EINVAL);
-	EXPECT_EQ(remapped_ret[2], 0);
 	/* it ran while executable, and not once its mapping said otherwise */
 	EXPECT_EQ(u.ret[0], HC_USER_SYSCALL);
 	EXPECT_EQ(u.at[0].rip, after);
 	expect_fetch_fault(1, after, 0);	/* its entry went */
+}
+
+void test_user_nx_remapped(void)
+{
+	if (!user_start_nx())
+		return;
+	run_losing_exec(ring0_no_exec);
+	EXPECT_EQ(remapped_ret[0], -EINVAL);	/* not the VM this runs in */
+	EXPECT_EQ(remapped_ret[1], -EINVAL);
+	EXPECT_EQ(remapped_ret[2], 0);
+	user_end();
+}
+
+void test_user_nx_other_vcpu(void)
+{
+	pthread_t t;
+
+	if (!user_start_nx())
+		return;
+	sem_init(&drop_asked, 0, 0);
+	sem_init(&drop_done, 0, 0);
+	pthread_create(&t, NULL, other_vcpu, &u);
+	run_losing_exec(ring0_other_no_exec);
+	pthread_join(t, NULL);
+	EXPECT_EQ(other_ret, 0);
+	sem_destroy(&drop_asked);
+	sem_destroy(&drop_done);
 	user_end();
 }
 
