@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "sandbox.h"
@@ -183,8 +184,8 @@ static int load_image(struct program *p, struct elf *e, uint64_t *base)
 		return say(e, "", bad(e, "its addresses are hostcall-run's"));
 	if (!ret)
 		ret = elf_map(p, e, *base);
-	p->brk_start = p->brk = hi;
-	p->brk_end = p->image.end;
+	p->mem->brk_start = p->mem->brk = hi;
+	p->mem->brk_end = p->image.end;
 	return ret;
 }
 
@@ -209,8 +210,9 @@ static int load_interp(struct program *p, const struct elf *program, uint64_t *b
 	snprintf(whose, sizeof(whose), "%s: its interpreter ", program->path);
 	if (ret)
 		return say(&interp, whose, ret);
-	at = mem_mmap(p, 0, page_up(interp.hi) - page_down(interp.lo), PROT_NONE,
-		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	at = mem_call(p, SYS_mmap, (const uint64_t[]){
+		0, page_up(interp.hi) - page_down(interp.lo), PROT_NONE,
+		MAP_PRIVATE | MAP_ANONYMOUS, -1, 0 });
 	if (at < 0) {
 		ret = at;
 		goto out;
@@ -264,8 +266,8 @@ static int map_stack(struct program *p, bool exec)
 }
 
 /* The stack as the kernel leaves it: argc, argv, envp, auxv, then strings. */
-static int build_stack(struct program *p, const char *path, char **argv, char **envp,
-		       const struct start *start)
+static int build_stack(struct program *p, struct hc_user_regs *regs, const char *path,
+		       char **argv, char **envp, const struct start *start)
 {
 	int argc = count(argv), envc = count(envp), n = 0;
 	uint64_t sp = p->heap.end, random, execfn, platform, *vec;
@@ -324,9 +326,9 @@ static int build_stack(struct program *p, const char *path, char **argv, char **
 	memcpy((void *)(sp + 8 * (argc + envc + 3)), auxv, n * 8);
 	free(vec);
 
-	p->regs.rsp = sp;
-	p->regs.rip = start->rip;
-	p->regs.rflags = 0x202;
+	regs->rsp = sp;
+	regs->rip = start->rip;
+	regs->rflags = 0x202;
 	return 0;
 }
 
@@ -433,7 +435,8 @@ int check_executable(const char *path)
 	return 0;
 }
 
-int load_program(struct program *p, const char *path, char **argv, char **envp)
+int load_program(struct program *p, struct hc_user_regs *regs, const char *path, char **argv,
+		 char **envp)
 {
 	struct start start = { 0 };
 	struct elf program;
@@ -474,7 +477,7 @@ int load_program(struct program *p, const char *path, char **argv, char **envp)
 	if (!ret && program.interp[0])
 		ret = load_interp(p, &program, &start.interp_base, &start.rip);
 	if (!ret)
-		ret = build_stack(p, path, argv, envp, &start);
+		ret = build_stack(p, regs, path, argv, envp, &start);
 	close(program.fd);
 	return ret;
 }

@@ -104,20 +104,26 @@ static void fill_fds(const uint64_t *open_fds, uint64_t *filled, int top)
 	filled[null / 64] |= 1ULL << (null % 64);
 }
 
-static long create_vcpu(void *unused)
+/* A thread's first hc_vm_call(), which makes its vCPU. */
+long first_call(void *unused)
 {
 	(void)unused;
 	return 0;
 }
 
-/* The lowest fd that hostcall-run's own go above. */
-int fd_top(void)
+/*
+ * The lowest fd of hostcall-run's own: the top of the table is theirs (the
+ * VM's, then a vCPU and a pipe per thread), up to half of it.
+ */
+static int fd_floor(void)
 {
 	struct rlimit nofile;
+	int size, own = 16 + 3 * MAX_TASKS;
 
 	if (getrlimit(RLIMIT_NOFILE, &nofile) < 0)
 		fail("getrlimit", errno);
-	return (nofile.rlim_cur < MAX_FD ? nofile.rlim_cur : MAX_FD) - 16;
+	size = nofile.rlim_cur < MAX_FD ? nofile.rlim_cur : MAX_FD;
+	return size - (own < size / 2 ? own : size / 2);
 }
 
 /*
@@ -129,9 +135,10 @@ void make_vm(struct program *p)
 	uint64_t before[MAX_FD / 64] = { 0 }, filled[MAX_FD / 64] = { 0 };
 	long ret;
 
+	p->fd_floor = fd_floor();
 	for (int fd = 0; fd < MAX_FD; fd++)
 		before[fd / 64] |= (uint64_t)fd_open(fd) << (fd % 64);
-	fill_fds(before, filled, fd_top() + 8);
+	fill_fds(before, filled, p->fd_floor);
 
 	/* --mode, not libhostcall's HOSTCALL_MODE, says; the program's environment is made. */
 	if (p->want_hypercall && setenv("HOSTCALL_MODE", "hypercall", 1) < 0)
@@ -149,25 +156,18 @@ void make_vm(struct program *p)
 	if (!ret)
 		ret = hc_vm_set_user(p->vm, (void *)p->heap.start, p->heap.end - p->heap.start, 1);
 	if (!ret)
-		ret = hc_vm_call(p->vm, create_vcpu, NULL);
+		ret = hc_vm_call(p->vm, first_call, NULL);
 	if (ret)
 		fail("cannot set up the guest", -ret);
-	if (pipe2(p->pipe, O_CLOEXEC) < 0)
-		fail("pipe", errno);
-
 	for (int fd = 3; fd < MAX_FD; fd++) {
 		if (filled[fd / 64] & 1ULL << (fd % 64))
 			close(fd);
 	}
-	memset(p->private_fds, 0, sizeof(p->private_fds));
-	for (int fd = 0; fd < MAX_FD; fd++) {
-		if (fd_open(fd) && !(before[fd / 64] & 1ULL << (fd % 64)))
-			p->private_fds[fd / 64] |= 1ULL << (fd % 64);
-	}
+	memcpy(p->inherited_fds, before, sizeof(p->inherited_fds));
 	p->pid = getpid();
 }
 
-void print_stats(const struct program *p)
+static void print_stats(const struct program *p)
 {
 	unsigned long total = 0;
 
@@ -284,29 +284,45 @@ static const char *find_program(const char *name)
 	return found[0] ? found : name;
 }
 
-/* Run the program to its end, and end as it did. */
-void run_program(struct program *p)
+/* The program ended: so does this process, as it did. */
+void end_program(struct program *p)
 {
-	for (;;) {
-		long ret = hc_vm_call(p->vm, kernel_main, p);
-
-		if (ret || p->error) {
-			guest_failed(p, ret);
-			_exit(EXIT_FAILED);
-		}
-		if (!p->request)
-			break;
-		/* fork, clone, execve: the host side's to serve */
-		p->regs.rax = serve_request(p);
-		p->request = 0;
-	}
 	if (p->count)
 		print_stats(p);
 	finish(p);
 }
 
+/*
+ * Run a thread of the program until it exits, and the program to its end
+ * if this is the last thread, or one ends the program.
+ */
+void run_task(struct task *t)
+{
+	struct program *p = t->p;
+
+	for (;;) {
+		long ret = hc_vm_call(p->vm, kernel_main, t);
+
+		if (ret || p->error) {
+			guest_failed(p, ret);
+			_exit(EXIT_FAILED);
+		}
+		if (p->ended)
+			break;
+		if (t->exited) {
+			task_exit(t);	/* returns in the last thread */
+			break;
+		}
+		/* fork, clone, execve: the host side's to serve */
+		t->regs.rax = serve_request(t);
+		t->request = 0;
+	}
+	end_program(p);
+}
+
 /* The options, or what the hostcall-run that executes us passes on (process.c). */
-static void read_options(struct program *p, int argc, char **argv, char ***args, char ***envp)
+static void read_options(struct program *p, struct task *t, int argc, char **argv, char ***args,
+			 char ***envp)
 {
 	static const struct option options[] = {
 		{ "mode", required_argument, NULL, 'm' },
@@ -320,7 +336,7 @@ static void read_options(struct program *p, int argc, char **argv, char ***args,
 	int opt, ret;
 
 	if (argc == 3 && !strcmp(argv[1], EXEC_FROM)) {
-		ret = exec_from(p, atoi(argv[2]), args, envp);
+		ret = exec_from(p, t, atoi(argv[2]), args, envp);
 		if (ret)
 			fail("the state of the program that called execve", -ret);
 		return;
@@ -355,23 +371,28 @@ static void read_options(struct program *p, int argc, char **argv, char ***args,
 
 int main(int argc, char **argv)
 {
-	struct program *p = aligned_alloc(64, sizeof(*p));
+	struct program *p = calloc(1, sizeof(*p));
+	struct memory *mem = calloc(1, sizeof(*mem));
+	struct task *t = p ? task_new(p) : NULL;
 	char **args, **envp;
 	long ret;
 
-	if (!p)
+	if (!t || !mem)
 		fail("memory", ENOMEM);
-	memset(p, 0, sizeof(*p));
-	p->spans = calloc(MAX_SPANS, sizeof(*p->spans));
-	if (!p->spans)
+	mem->spans = calloc(MAX_SPANS, sizeof(*mem->spans));
+	if (!mem->spans)
 		fail("memory", ENOMEM);
-	read_options(p, argc, argv, &args, &envp);
-	p->interrupted_nr = -1;
-	signals_start(p);
+	pthread_mutex_init(&mem->lock, NULL);
+	pthread_mutex_init(&p->lock, NULL);
+	p->mem = mem;
+	p->nr_tasks = 1;
+	t->tid = getpid();
+	read_options(p, t, argc, argv, &args, &envp);
+	signals_start(t);
 	/* A signal that kills the program must not dump our core, nor may others read our memory. */
 	prctl(PR_SET_DUMPABLE, 0);
 
-	ret = load_program(p, p->name, args, envp);
+	ret = load_program(p, &t->regs, p->name, args, envp);
 	if (ret == -ENOENT || ret == -ENOTDIR)	/* load_program() said which file */
 		return EXIT_NOT_FOUND;
 	if (ret == -ENOEXEC)
@@ -381,6 +402,9 @@ int main(int argc, char **argv)
 		return EXIT_CANNOT_RUN;
 	}
 	make_vm(p);
-	resend_signals(p);
-	run_program(p);
+	ret = task_pipe(t);
+	if (ret)
+		fail("pipe", -ret);
+	resend_signals(t);
+	run_task(t);
 }

@@ -12,8 +12,10 @@
  * Unmapping puts the reservation back. The spans record what is mapped, to
  * place mmap() and to refuse what Linux refuses.
  *
- * These run in guest ring 0 with the program suspended, or on the host side
- * before it starts; hc_syscall() is the host's system call in both.
+ * These run in guest ring 0 with the calling thread of the program
+ * suspended, or on the host side before it starts; hc_syscall() is the
+ * host's system call in both. Threads change the mappings one at a time
+ * (mem_call()); a pointer check needs no lock, as the areas never change.
  */
 #include <errno.h>
 #include <string.h>
@@ -64,12 +66,12 @@ bool string_inside(const struct program *p, uint64_t addr)
 /* The first span that ends after @addr. */
 static int span_after(const struct program *p, uint64_t addr)
 {
-	int lo = 0, hi = p->nr_spans;
+	int lo = 0, hi = p->mem->nr_spans;
 
 	while (lo < hi) {
 		int mid = (lo + hi) / 2;
 
-		if (p->spans[mid].end <= addr)
+		if (p->mem->spans[mid].end <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -81,16 +83,16 @@ static bool span_overlaps(const struct program *p, uint64_t start, uint64_t end)
 {
 	int i = span_after(p, start);
 
-	return i < p->nr_spans && p->spans[i].start < end;
+	return i < p->mem->nr_spans && p->mem->spans[i].start < end;
 }
 
 /* Every page of [start, end) is mapped. */
 static bool span_covers(const struct program *p, uint64_t start, uint64_t end)
 {
 	for (int i = span_after(p, start); start < end; i++) {
-		if (i == p->nr_spans || p->spans[i].start > start)
+		if (i == p->mem->nr_spans || p->mem->spans[i].start > start)
 			return false;
-		start = p->spans[i].end;
+		start = p->mem->spans[i].end;
 	}
 	return true;
 }
@@ -99,14 +101,14 @@ static void span_remove(struct program *p, uint64_t start, uint64_t end)
 {
 	int i = span_after(p, start);
 
-	while (i < p->nr_spans && p->spans[i].start < end) {
-		struct span *s = &p->spans[i];
+	while (i < p->mem->nr_spans && p->mem->spans[i].start < end) {
+		struct span *s = &p->mem->spans[i];
 
 		if (s->start < start && s->end > end) {	/* split */
-			if (p->nr_spans == MAX_SPANS)	/* kept whole: only placement suffers */
+			if (p->mem->nr_spans == MAX_SPANS)	/* kept whole: only placement suffers */
 				return;
-			memmove(s + 1, s, (p->nr_spans - i) * sizeof(*s));
-			p->nr_spans++;
+			memmove(s + 1, s, (p->mem->nr_spans - i) * sizeof(*s));
+			p->mem->nr_spans++;
 			s->end = start;
 			s[1].start = end;
 			return;
@@ -118,8 +120,8 @@ static void span_remove(struct program *p, uint64_t start, uint64_t end)
 			s->start = end;
 			return;
 		} else {
-			memmove(s, s + 1, (p->nr_spans - i - 1) * sizeof(*s));
-			p->nr_spans--;
+			memmove(s, s + 1, (p->mem->nr_spans - i - 1) * sizeof(*s));
+			p->mem->nr_spans--;
 		}
 	}
 }
@@ -132,23 +134,23 @@ int span_add(struct program *p, uint64_t start, uint64_t end)
 
 	span_remove(p, start, end);
 	i = span_after(p, start);
-	left = i > 0 && p->spans[i - 1].end == start;
-	right = i < p->nr_spans && p->spans[i].start == end;
+	left = i > 0 && p->mem->spans[i - 1].end == start;
+	right = i < p->mem->nr_spans && p->mem->spans[i].start == end;
 
 	if (left && right) {
-		p->spans[i - 1].end = p->spans[i].end;
-		memmove(&p->spans[i], &p->spans[i + 1], (p->nr_spans - i - 1) * sizeof(p->spans[0]));
-		p->nr_spans--;
+		p->mem->spans[i - 1].end = p->mem->spans[i].end;
+		memmove(&p->mem->spans[i], &p->mem->spans[i + 1], (p->mem->nr_spans - i - 1) * sizeof(p->mem->spans[0]));
+		p->mem->nr_spans--;
 	} else if (left) {
-		p->spans[i - 1].end = end;
+		p->mem->spans[i - 1].end = end;
 	} else if (right) {
-		p->spans[i].start = start;
+		p->mem->spans[i].start = start;
 	} else {
-		if (p->nr_spans == MAX_SPANS)
+		if (p->mem->nr_spans == MAX_SPANS)
 			return -ENOMEM;
-		memmove(&p->spans[i + 1], &p->spans[i], (p->nr_spans - i) * sizeof(p->spans[0]));
-		p->spans[i] = (struct span){ start, end };
-		p->nr_spans++;
+		memmove(&p->mem->spans[i + 1], &p->mem->spans[i], (p->mem->nr_spans - i) * sizeof(p->mem->spans[0]));
+		p->mem->spans[i] = (struct span){ start, end };
+		p->mem->nr_spans++;
 	}
 	return 0;
 }
@@ -159,14 +161,14 @@ static uint64_t find_gap(const struct program *p, uint64_t len)
 	uint64_t top = p->heap.end;
 
 	for (int i = span_after(p, p->heap.end) - 1; i >= -1; i--) {
-		uint64_t bottom = i >= 0 && p->spans[i].end > p->heap.start ?
-				  p->spans[i].end : p->heap.start;
+		uint64_t bottom = i >= 0 && p->mem->spans[i].end > p->heap.start ?
+				  p->mem->spans[i].end : p->heap.start;
 
 		if (top >= bottom + len)
 			return top - len;
-		if (i < 0 || p->spans[i].end <= p->heap.start)
+		if (i < 0 || p->mem->spans[i].end <= p->heap.start)
 			return 0;
-		top = p->spans[i].start;
+		top = p->mem->spans[i].start;
 	}
 	return 0;
 }
@@ -199,16 +201,16 @@ static long unmap(struct program *p, uint64_t start, uint64_t end)
 	return ret < 0 ? ret : 0;
 }
 
-long mem_brk(struct program *p, uint64_t addr)
+static long brk_locked(struct program *p, uint64_t addr)
 {
-	uint64_t old = page_up(p->brk), new = page_up(addr);
+	uint64_t old = page_up(p->mem->brk), new = page_up(addr);
 	long ret = 0;
 
-	if (addr < p->brk_start || addr > p->brk_end)
-		return p->brk;
+	if (addr < p->mem->brk_start || addr > p->mem->brk_end)
+		return p->mem->brk;
 	if (new > old) {
 		if (span_overlaps(p, old, new))
-			return p->brk;
+			return p->mem->brk;
 		ret = hc_syscall(SYS_mmap, old, new - old, PROT_READ | PROT_WRITE,
 				 RESERVE_FLAGS, -1, 0);
 		if (ret >= 0)
@@ -217,13 +219,13 @@ long mem_brk(struct program *p, uint64_t addr)
 		ret = unmap(p, new, old);
 	}
 	if (ret < 0)
-		return p->brk;
-	p->brk = addr;
+		return p->mem->brk;
+	p->mem->brk = addr;
 	return addr;
 }
 
-long mem_mmap(struct program *p, uint64_t addr, uint64_t len, int prot, int flags, int fd,
-	      uint64_t offset)
+static long mmap_locked(struct program *p, uint64_t addr, uint64_t len, int prot, int flags,
+			int fd, uint64_t offset)
 {
 	bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
 	long ret;
@@ -260,7 +262,7 @@ long mem_mmap(struct program *p, uint64_t addr, uint64_t len, int prot, int flag
 	return addr;
 }
 
-long mem_munmap(struct program *p, uint64_t addr, uint64_t len)
+static long munmap_locked(struct program *p, uint64_t addr, uint64_t len)
 {
 	len = page_up(len);
 	if (!len || addr & (PAGE_SIZE - 1) || !inside(p, addr, len))
@@ -268,7 +270,7 @@ long mem_munmap(struct program *p, uint64_t addr, uint64_t len)
 	return unmap(p, addr, addr + len);
 }
 
-long mem_mprotect(struct program *p, uint64_t addr, uint64_t len, int prot)
+static long mprotect_locked(struct program *p, uint64_t addr, uint64_t len, int prot)
 {
 	long ret;
 
@@ -286,25 +288,54 @@ long mem_mprotect(struct program *p, uint64_t addr, uint64_t len, int prot)
 }
 
 /*
+ * The calls, one thread at a time: a vfork() child's too, which shares the
+ * memory, and struct memory with it.
+ */
+long mem_call(struct program *p, int nr, const uint64_t *arg)
+{
+	long ret = -ENOSYS;
+
+	pthread_mutex_lock(&p->mem->lock);
+	switch (nr) {
+	case SYS_brk:
+		ret = brk_locked(p, arg[0]);
+		break;
+	case SYS_mmap:
+		ret = mmap_locked(p, arg[0], arg[1], arg[2], arg[3], arg[4], arg[5]);
+		break;
+	case SYS_munmap:
+		ret = munmap_locked(p, arg[0], arg[1]);
+		break;
+	case SYS_mprotect:
+		ret = mprotect_locked(p, arg[0], arg[1], arg[2]);
+		break;
+	}
+	pthread_mutex_unlock(&p->mem->lock);
+	return ret;
+}
+
+/*
  * Ring 0 must not touch the program's memory itself: a hole there would
  * fault in ring 0, which ends the whole guest call. The host kernel copies
  * instead, with the program's permissions and -EFAULT for holes, through a
- * pipe of ours (process_vm_readv() would do, but kernels may lack it).
+ * pipe of the thread's (process_vm_readv() would do, but kernels may lack
+ * it).
  */
-static int copy(struct program *p, void *local, uint64_t remote, uint64_t len, bool to_program)
+static int copy(struct task *t, void *local, uint64_t remote, uint64_t len, bool to_program)
 {
+	struct program *p = t->p;
 	char drain[256];
 
 	if (!inside(p, remote, len))
 		return -EFAULT;
 	while (len) {
 		uint64_t n = len < PIPE_CHUNK ? len : PIPE_CHUNK;
-		long put = hc_syscall(SYS_write, p->pipe[1], to_program ? (uintptr_t)local : remote, n);
-		long got = put > 0 ? hc_syscall(SYS_read, p->pipe[0],
+		long put = hc_syscall(SYS_write, t->pipe[1], to_program ? (uintptr_t)local : remote, n);
+		long got = put > 0 ? hc_syscall(SYS_read, t->pipe[0],
 						to_program ? remote : (uintptr_t)local, put) : 0;
 
 		for (long left = put - (got > 0 ? got : 0); left > 0;) {
-			long ret = hc_syscall(SYS_read, p->pipe[0], drain,
+			long ret = hc_syscall(SYS_read, t->pipe[0], drain,
 					      left < (long)sizeof(drain) ? left : (long)sizeof(drain));
 
 			if (ret <= 0)
@@ -320,21 +351,21 @@ static int copy(struct program *p, void *local, uint64_t remote, uint64_t len, b
 	return 0;
 }
 
-int copy_from_program(struct program *p, void *dst, uint64_t src, uint64_t len)
+int copy_from_program(struct task *t, void *dst, uint64_t src, uint64_t len)
 {
-	return copy(p, dst, src, len, false);
+	return copy(t, dst, src, len, false);
 }
 
-int copy_to_program(struct program *p, uint64_t dst, const void *src, uint64_t len)
+int copy_to_program(struct task *t, uint64_t dst, const void *src, uint64_t len)
 {
-	return copy(p, (void *)src, dst, len, true);
+	return copy(t, (void *)src, dst, len, true);
 }
 
 /*
  * The string at @src, its NUL included, into @dst of @size bytes: its
  * length, -EFAULT, or -E2BIG if it does not fit.
  */
-long string_from_program(struct program *p, char *dst, uint64_t src, size_t size)
+long string_from_program(struct task *t, char *dst, uint64_t src, size_t size)
 {
 	size_t done = 0;
 
@@ -345,7 +376,7 @@ long string_from_program(struct program *p, char *dst, uint64_t src, size_t size
 
 		if (n > size - done)
 			n = size - done;
-		if (copy_from_program(p, dst + done, src + done, n))
+		if (copy_from_program(t, dst + done, src + done, n))
 			return -EFAULT;
 		end = memchr(dst + done, '\0', n);
 		if (end)

@@ -53,39 +53,45 @@
 #define MAX_ARGS_SIZE	(32 * PAGE_SIZE * 64)
 #define EXEC_MAGIC	0x68637278	/* "hcrx" */
 
-/* What the vfork() child starts from: the program's registers then. */
+/* What the vfork() child starts from: a program and a task of its own. */
 struct vfork_start {
-	struct program *p;
+	struct task *t;
 	uint64_t flags, stack, tls;
 };
 
 /*
- * A new process's own state, in the child: nothing pending, its own
- * figures from its start, and the stack and TLS that clone() gave.
+ * A new process's own state, in the child: one thread, nothing pending, its
+ * own figures from its start, and the stack and TLS that clone() gave.
  */
-static void child_state(struct program *p, uint64_t flags, uint64_t stack, uint64_t tls)
+static void child_state(struct task *t, uint64_t flags, uint64_t stack, uint64_t tls)
 {
-	p->caught = 0;
+	struct program *p = t->p;
+
+	p->nr_tasks = 1;
+	t->tid = p->pid;
+	t->caught = 0;
 	if (p->count)
 		memset(p->count, 0, (NR_SYSCALLS + 1) * sizeof(*p->count));
 	if (stack)
-		p->regs.rsp = stack;
+		t->regs.rsp = stack;
 	if (flags & CLONE_SETTLS)
-		p->regs.fs_base = tls;
+		t->regs.fs_base = tls;
 }
 
 static int vfork_child(void *arg)
 {
 	struct vfork_start *start = arg;
-	struct program *p = start->p;
+	struct task *t = start->t;
 
-	p->pid = getpid();
-	p->request = 0;
-	p->regs.rax = 0;
-	child_state(p, start->flags, start->stack, start->tls);
+	/* our TLS is the parent's thread's, which sets it back */
+	current_task = t;
+	t->p->pid = getpid();
+	t->request = 0;
+	t->regs.rax = 0;
+	child_state(t, start->flags, start->stack, start->tls);
 	/* the program's mask: the parent blocked all */
-	hc_syscall(SYS_rt_sigprocmask, SIG_SETMASK, &p->sigmask, NULL, 8);
-	run_program(p);
+	hc_syscall(SYS_rt_sigprocmask, SIG_SETMASK, &t->sigmask, NULL, 8);
+	run_task(t);
 }
 
 /*
@@ -93,7 +99,7 @@ static int vfork_child(void *arg)
  * through the pipe: a new one, at the same fds. (libhostcall resets the
  * vCPU it left, on the next call.)
  */
-static void after_shared_child(struct program *p, long pid)
+static void after_shared_child(struct task *t, long pid)
 {
 	siginfo_t info = { 0 };
 	int fds[2];
@@ -103,18 +109,46 @@ static void after_shared_child(struct program *p, long pid)
 		return;	/* alive (it executed), or ended by _exit() */
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return;
-	dup3(fds[0], p->pipe[0], O_CLOEXEC);
-	dup3(fds[1], p->pipe[1], O_CLOEXEC);
+	dup3(fds[0], t->pipe[0], O_CLOEXEC);
+	dup3(fds[1], t->pipe[1], O_CLOEXEC);
 	close(fds[0]);
 	close(fds[1]);
 }
 
-static long shared_child(struct program *p, uint64_t flags, uint64_t stack, uint64_t ptid,
+/*
+ * The vfork() child's program and task: copies of the parent's, with the
+ * same memory (struct memory), vCPU and pipe, which the parent's thread
+ * does not use until the child executes or ends.
+ */
+static struct task *shared_child_task(struct task *parent)
+{
+	struct program *p = parent->p, *child_p = malloc(sizeof(*child_p));
+	struct task *t = aligned_alloc(64, sizeof(*t));
+
+	if (child_p && t) {
+		pthread_mutex_lock(&p->lock);
+		*child_p = *p;
+		pthread_mutex_unlock(&p->lock);
+		pthread_mutex_init(&child_p->lock, NULL);
+		child_p->count = NULL;
+		if (p->count)
+			child_p->count = malloc((NR_SYSCALLS + 1) * sizeof(*p->count));
+		memcpy(t, parent, sizeof(*t));
+		t->p = child_p;
+		if (!p->count || child_p->count)
+			return t;
+	}
+	if (child_p)
+		free(child_p->count);
+	free(child_p);
+	free(t);
+	return NULL;
+}
+
+static long shared_child(struct task *t, uint64_t flags, uint64_t stack, uint64_t ptid,
 			 uint64_t ctid, uint64_t tls)
 {
-	struct vfork_start start = { .p = p, .flags = flags, .stack = stack, .tls = tls };
-	struct program saved;
-	unsigned long *count = NULL;
+	struct vfork_start start = { .flags = flags, .stack = stack, .tls = tls };
 	sigset_t all, old;
 	char *host_stack;
 	long pid;
@@ -123,39 +157,30 @@ static long shared_child(struct program *p, uint64_t flags, uint64_t stack, uint
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 	if (host_stack == MAP_FAILED)
 		return -ENOMEM;
-	if (p->count) {
-		count = malloc((NR_SYSCALLS + 1) * sizeof(*count));
-		if (!count) {
-			munmap(host_stack, VFORK_STACK_SIZE);
-			return -ENOMEM;
-		}
-		memcpy(count, p->count, (NR_SYSCALLS + 1) * sizeof(*count));
+	start.t = shared_child_task(t);
+	if (!start.t) {
+		munmap(host_stack, VFORK_STACK_SIZE);
+		return -ENOMEM;
 	}
 	/*
-	 * Signals for the parent wait until its state is back: caught()
-	 * would note them in the state the child changes. Returns once the
-	 * child executed or ended.
+	 * Signals for the parent wait until its TLS is back: caught() would
+	 * note them in the child's task. Returns once the child executed or
+	 * ended.
 	 */
 	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, &old);
-	saved = *p;
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pid = clone(vfork_child, host_stack + VFORK_STACK_SIZE, flags & SHARED_CLONE_FLAGS, &start,
 		    (pid_t *)(uintptr_t)ptid, NULL, (pid_t *)(uintptr_t)ctid);
 	if (pid < 0)
 		pid = -errno;
+	current_task = t;
 	munmap(host_stack, VFORK_STACK_SIZE);
-
-	/* The memory is shared, as natively; what is the task's is the parent's again. */
-	saved.brk = p->brk;
-	saved.nr_spans = p->nr_spans;
-	*p = saved;
 	if (pid > 0)
-		after_shared_child(p, pid);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	if (count) {
-		memcpy(p->count, count, (NR_SYSCALLS + 1) * sizeof(*count));
-		free(count);
-	}
+		after_shared_child(t, pid);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	free(start.t->p->count);
+	free(start.t->p);
+	free(start.t);
 	return pid;
 }
 
@@ -180,15 +205,21 @@ static long child_started(pid_t pid, int ready)
 	return -EAGAIN;
 }
 
-static long copied_child(struct program *p, uint64_t flags, uint64_t stack, uint64_t ptid,
+static long copied_child(struct task *t, uint64_t flags, uint64_t stack, uint64_t ptid,
 			 uint64_t ctid, uint64_t tls)
 {
+	struct program *p = t->p;
 	int ready[2];
 	pid_t pid;
 
 	if (pipe2(ready, O_CLOEXEC) < 0)
 		return -errno;
+	/* The child's copies of our locks must not be held by a thread it lacks. */
+	pthread_mutex_lock(&p->mem->lock);
+	pthread_mutex_lock(&p->lock);
 	pid = fork();
+	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_unlock(&p->mem->lock);
 	if (pid < 0) {
 		pid = -errno;
 		close(ready[0]);
@@ -199,32 +230,41 @@ static long copied_child(struct program *p, uint64_t flags, uint64_t stack, uint
 		close(ready[1]);
 		pid = child_started(pid, ready[0]);
 		if (pid > 0 && flags & CLONE_PARENT_SETTID)
-			copy_to_program(p, ptid, &pid, sizeof(pid));
+			copy_to_program(t, ptid, &pid, sizeof(pid));
 		return pid;
 	}
 
-	/* The child: the parent's VM is of no use here (KVM says -EIO). */
+	/*
+	 * The child: the parent's VM is of no use here (KVM says -EIO), nor
+	 * are the fds of its other threads.
+	 */
 	close(ready[0]);
 	hc_vm_destroy(p->vm);
-	close(p->pipe[0]);
-	close(p->pipe[1]);
+	for (int fd = p->fd_floor; fd < 1024; fd++) {
+		if (fd_private(p, fd))
+			close(fd);
+	}
 	fail_quietly = true;
 	make_vm(p);
+	if (task_pipe(t))
+		_exit(EXIT_FAILURE);
 	fail_quietly = false;
 	if (write(ready[1], "", 1) != 1 || close(ready[1]) < 0)
 		_exit(EXIT_FAILURE);
-	child_state(p, flags, stack, tls);
+	child_state(t, flags, stack, tls);
 	pid = getpid();
 	if (flags & CLONE_CHILD_SETTID)
-		copy_to_program(p, ctid, &pid, sizeof(pid));
+		copy_to_program(t, ctid, &pid, sizeof(pid));
 	return 0;
 }
 
-static long new_process(struct program *p, uint64_t flags, uint64_t stack, uint64_t ptid,
+static long new_process(struct task *t, uint64_t flags, uint64_t stack, uint64_t ptid,
 			uint64_t ctid, uint64_t tls)
 {
+	struct program *p = t->p;
+
 	if (flags & CLONE_THREAD)
-		return -ENOSYS;
+		return new_thread(t, flags, stack, ptid, ctid, tls);
 	if (flags & ~PROCESS_CLONE_FLAGS || (flags & CSIGNAL) != SIGCHLD ||
 	    (flags & (CLONE_VM | CLONE_VFORK)) == CLONE_VM)
 		return -EINVAL;
@@ -234,8 +274,8 @@ static long new_process(struct program *p, uint64_t flags, uint64_t stack, uint6
 	    (flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID) && !inside(p, ctid, sizeof(int))))
 		return -EFAULT;
 	if (flags & CLONE_VM)
-		return shared_child(p, flags, stack, ptid, ctid, tls);
-	return copied_child(p, flags, stack, ptid, ctid, tls);
+		return shared_child(t, flags, stack, ptid, ctid, tls);
+	return copied_child(t, flags, stack, ptid, ctid, tls);
 }
 
 /* What the hostcall-run that runs the new program starts from. */
@@ -266,7 +306,7 @@ static int append(struct state_buffer *b, const void *data, size_t len)
 }
 
 /* The strings of the program's NULL-terminated array at @addr: their number. */
-static long append_strings(struct program *p, struct state_buffer *b, uint64_t addr)
+static long append_strings(struct task *t, struct state_buffer *b, uint64_t addr)
 {
 	long n;
 
@@ -274,11 +314,11 @@ static long append_strings(struct program *p, struct state_buffer *b, uint64_t a
 		uint64_t str;
 		long len;
 
-		if (copy_from_program(p, &str, addr + n * sizeof(str), sizeof(str)))
+		if (copy_from_program(t, &str, addr + n * sizeof(str), sizeof(str)))
 			return -EFAULT;
 		if (!str)
 			break;
-		len = string_from_program(p, b->data + b->len, str, b->size - b->len);
+		len = string_from_program(t, b->data + b->len, str, b->size - b->len);
 		if (len < 0)
 			return len;
 		b->len += len + 1;
@@ -333,17 +373,18 @@ static long exec_path(struct program *p, int dirfd, const char *name, int flags,
 	return 0;
 }
 
-static long execute(struct program *p, int dirfd, uint64_t name_addr, uint64_t argv,
+static long execute(struct task *t, int dirfd, uint64_t name_addr, uint64_t argv,
 		    uint64_t envp, int flags)
 {
+	struct program *p = t->p;
 	struct exec_state state = {
 		.magic = EXEC_MAGIC, .vm_flags = p->vm_flags, .want_hypercall = p->want_hypercall,
-		.stats = p->count != NULL, .root_pid = p->root_pid, .caught = p->caught,
+		.stats = p->count != NULL, .root_pid = p->root_pid, .caught = t->caught,
 	};
 	struct state_buffer b = { .size = sizeof(state) + MAX_ARGS_SIZE };
 	char name[PATH_MAX], path[PATH_MAX + 32], fd_arg[16];
 	char *args[] = { "hostcall-run", EXEC_FROM, fd_arg, NULL }, *no_env[] = { NULL };
-	long ret = string_from_program(p, name, name_addr, sizeof(name)), argc, envc;
+	long ret = string_from_program(t, name, name_addr, sizeof(name)), argc, envc;
 	int fd;
 
 	if (ret < 0)
@@ -361,11 +402,11 @@ static long execute(struct program *p, int dirfd, uint64_t name_addr, uint64_t a
 	if (state.stats)
 		append(&b, p->count, (NR_SYSCALLS + 1) * sizeof(*p->count));
 	append(&b, path, strlen(path) + 1);
-	argc = append_strings(p, &b, argv);
+	argc = append_strings(t, &b, argv);
 	/* as Linux since 5.18: argv[0] is "" if argv is empty */
 	if (!argc && append(&b, "", 1) == 0)
 		argc = 1;
-	envc = argc < 0 ? 0 : append_strings(p, &b, envp);
+	envc = argc < 0 ? 0 : append_strings(t, &b, envp);
 	if (argc < 0 || envc < 0) {
 		free(b.data);
 		return argc < 0 ? argc : envc;
@@ -395,27 +436,27 @@ static long execute(struct program *p, int dirfd, uint64_t name_addr, uint64_t a
 	return ret;
 }
 
-long serve_request(struct program *p)
+long serve_request(struct task *t)
 {
-	const uint64_t *arg = p->request_arg;
+	const uint64_t *arg = t->request_arg;
 
-	switch (p->request) {
+	switch (t->request) {
 	case SYS_fork:
-		return new_process(p, SIGCHLD, 0, 0, 0, 0);
+		return new_process(t, SIGCHLD, 0, 0, 0, 0);
 	case SYS_vfork:
-		return new_process(p, CLONE_VM | CLONE_VFORK | SIGCHLD, 0, 0, 0, 0);
+		return new_process(t, CLONE_VM | CLONE_VFORK | SIGCHLD, 0, 0, 0, 0);
 	case SYS_clone:		/* flags, stack, parent_tid, child_tid, tls */
-		return new_process(p, arg[0], arg[1], arg[2], arg[3], arg[4]);
+		return new_process(t, arg[0], arg[1], arg[2], arg[3], arg[4]);
 	case SYS_execve:
-		return execute(p, AT_FDCWD, arg[0], arg[1], arg[2], 0);
+		return execute(t, AT_FDCWD, arg[0], arg[1], arg[2], 0);
 	case SYS_execveat:
-		return execute(p, arg[0], arg[1], arg[2], arg[3], arg[4]);
+		return execute(t, arg[0], arg[1], arg[2], arg[3], arg[4]);
 	}
 	return -ENOSYS;
 }
 
 /* Take what execute() left in @fd: the new program's name, argv, envp. */
-int exec_from(struct program *p, int fd, char ***argv, char ***envp)
+int exec_from(struct program *p, struct task *t, int fd, char ***argv, char ***envp)
 {
 	struct exec_state state;
 	struct stat st;
@@ -437,7 +478,7 @@ int exec_from(struct program *p, int fd, char ***argv, char ***envp)
 	p->vm_flags = state.vm_flags;
 	p->want_hypercall = state.want_hypercall;
 	p->root_pid = state.root_pid;
-	p->caught = state.caught;
+	t->caught = state.caught;
 	memcpy(p->allowed, state.allowed, sizeof(p->allowed));
 	if (state.stats) {
 		size_t size = (NR_SYSCALLS + 1) * sizeof(*p->count);

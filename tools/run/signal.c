@@ -2,11 +2,13 @@
 /*
  * The program's signals, as Linux delivers them to a process.
  *
- * The host kernel keeps what it can: this process's dispositions and mask
- * mirror the program's, so that an ignored signal is ignored, a blocked one
- * stays pending, a fatal one kills (hostcall-run dies of it, as the
- * program), and execve() and fork() pass them on. Where the program has a
- * handler, ours (caught()) takes the signal, notes it, and stops ring 3
+ * The host kernel keeps what it can: this process's dispositions mirror the
+ * program's, and each host thread's mask its thread's (struct task), so
+ * that an ignored signal is ignored, a blocked one stays pending, a
+ * process-directed one goes to a thread that lets it in, a fatal one kills
+ * (hostcall-run dies of it, as the program), and execve() and fork() pass
+ * them on. Where the program has a handler, ours (caught()) takes the
+ * signal, notes it for the thread it came to, and stops its ring 3
  * (hc_user_interrupt()); a call it interrupted returns -EINTR to ring 0
  * (HC_EINTR, and no SA_RESTART on our side). Ring 0 then delivers it before
  * ring 3 runs again: a frame on the program's stack as Linux builds it,
@@ -18,11 +20,9 @@
  * keeps its own default for those, so that a fault of hostcall-run itself
  * is never taken for the program's.
  */
-#include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -38,77 +38,24 @@
 /* Ignored by default, and stopping by default (which we ignore too). */
 #define IGNORED		(SIG_BIT(SIGCHLD) | SIG_BIT(SIGCONT) | SIG_BIT(SIGURG) | SIG_BIT(SIGWINCH))
 #define STOPPING	(SIG_BIT(SIGTSTP) | SIG_BIT(SIGTTIN) | SIG_BIT(SIGTTOU))
-
-/* What rt_sigreturn() takes from the frame: Linux's FIX_EFLAGS. */
-#define FIX_EFLAGS	0x50dd5UL
-/* Cleared for the handler: TF, DF, RF. */
-#define HANDLER_CLEARS	0x10500UL
 #define SYSCALL_INSN_SIZE	2
-#define RED_ZONE	128
-#define MIN_SIGSTKSZ	2048
-/* Linux's, which libc's headers keep to themselves */
-#define SA_RESTORER	0x04000000
-#define SS_AUTODISARM	(1U << 31)
-/* The XSAVE components hc_user_run() keeps for ring 3: x87, SSE, AVX, AVX-512. */
-#define USER_XSTATE_MASK	0xe7
 
-/* Linux's frame, <asm/sigcontext.h> and <asm/ucontext.h> for x86-64. */
-struct frame_sigcontext {
-	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
-	uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
-	uint16_t cs, gs, fs, ss;
-	uint64_t err, trapno, oldmask, cr2;
-	uint64_t fpstate;
-	uint64_t reserved[8];
-};
-
-struct frame_ucontext {
-	uint64_t flags, link;
-	struct signal_stack stack;
-	struct frame_sigcontext mcontext;
-	uint64_t sigmask;
-};
-
-struct rt_sigframe {
-	uint64_t restorer;	/* the handler's return address */
-	struct frame_ucontext uc;
-	siginfo_t info;
-};
-
-#define UC_FP_XSTATE		1
-#define UC_SIGCONTEXT_SS	2
-#define UC_STRICT_RESTORE_SS	4
-#define USER_CS	0x33
-#define USER_SS	0x2b
-
-/* The XSAVE area in a frame: software bytes in the legacy area, a magic after. */
-#define FP_XSTATE_MAGIC1	0x46505853U
-#define FP_XSTATE_MAGIC2	0x46505845U
-#define FPX_SW_BYTES		464
-#define XSAVE_LEGACY		512
-#define XSAVE_HEADER		64
-#define XSTATE_MXCSR		24
-#define XSTATE_MXCSR_MASK	28
-
-struct fpx_sw_bytes {
-	uint32_t magic1, extended_size;
-	uint64_t xfeatures;
-	uint32_t xstate_size, padding[7];
-};
-
-/* Which program our handler notes signals for: one per process. */
-static struct program *signal_program;
+/*
+ * The thread of the program that this host thread runs, for our handler: a
+ * signal the host gives this thread is that one's, as their masks agree.
+ */
+__thread struct task *current_task;
 
 /* The host's handler, for the signals the program handles. */
 static void caught(int sig, siginfo_t *info, void *context)
 {
-	struct program *p = signal_program;
+	struct task *t = current_task;
 
 	(void)context;
-	p->caught_info[sig] = *info;
-	__atomic_fetch_or(&p->caught, SIG_BIT(sig), __ATOMIC_SEQ_CST);
+	t->caught_info[sig] = *info;
+	__atomic_fetch_or(&t->caught, SIG_BIT(sig), __ATOMIC_SEQ_CST);
 	/* -EINVAL outside hc_vm_call(): the next delivery point comes anyway */
-	hc_user_interrupt(p->vm);
+	hc_user_interrupt(t->p->vm);
 }
 
 /* The host's disposition of @sig for the program's @act (ring 0 or host side). */
@@ -131,9 +78,9 @@ static int mirror_action(int sig, const struct kernel_sigaction *act)
 	return sigaction(sig, &host, NULL) < 0 ? -errno : 0;
 }
 
-static int mirror_mask(const struct program *p)
+static int mirror_mask(const struct task *t)
 {
-	return hc_syscall(SYS_rt_sigprocmask, SIG_SETMASK, &p->sigmask, NULL, 8);
+	return hc_syscall(SYS_rt_sigprocmask, SIG_SETMASK, &t->sigmask, NULL, 8);
 }
 
 /*
@@ -141,11 +88,12 @@ static int mirror_mask(const struct program *p)
  * signals, a mask: from its parent, or from the hostcall-run that executed
  * it) is the program's too.
  */
-void signals_start(struct program *p)
+void signals_start(struct task *t)
 {
+	struct program *p = t->p;
 	sigset_t mask;
 
-	signal_program = p;
+	current_task = t;
 	for (int sig = 1; sig <= NR_SIGNALS; sig++) {
 		struct sigaction old;
 
@@ -154,52 +102,68 @@ void signals_start(struct program *p)
 			p->actions[sig].handler = (uintptr_t)SIG_IGN;
 	}
 	if (sigprocmask(SIG_SETMASK, NULL, &mask) == 0)
-		memcpy(&p->sigmask, &mask, sizeof(p->sigmask));
+		memcpy(&t->sigmask, &mask, sizeof(t->sigmask));
 }
 
 /*
  * After execve: what caught() had noted and ring 0 not yet delivered is
  * pending for the new program, as Linux keeps it across execve.
  */
-void resend_signals(struct program *p)
+void resend_signals(struct task *t)
 {
-	uint64_t caught = p->caught;
+	uint64_t caught = t->caught;
 
-	p->caught = 0;
+	t->caught = 0;
 	for (int sig = 1; sig <= NR_SIGNALS; sig++) {
 		if (caught & SIG_BIT(sig))
 			syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
 	}
 }
 
-long sig_action(struct program *p, const uint64_t *arg)
+long sig_action(struct task *t, const uint64_t *arg)
 {
+	struct program *p = t->p;
 	long sig = (int)arg[0], ret = 0;
-	struct kernel_sigaction act;
+	struct kernel_sigaction act, old;
 
 	if (arg[3] != 8 || sig < 1 || sig > NR_SIGNALS ||
 	    (arg[1] && (sig == SIGKILL || sig == SIGSTOP)))
 		return -EINVAL;
 	if (arg[1])
-		ret = copy_from_program(p, &act, arg[1], sizeof(act));
-	if (!ret && arg[2])
-		ret = copy_to_program(p, arg[2], &p->actions[sig], sizeof(act));
-	if (ret || !arg[1])
+		ret = copy_from_program(t, &act, arg[1], sizeof(act));
+	if (ret)
 		return ret;
 	act.mask &= ~UNBLOCKABLE;
-	ret = mirror_action(sig, &act);
-	if (!ret)
+	pthread_mutex_lock(&p->lock);
+	old = p->actions[sig];
+	if (arg[1])
+		ret = mirror_action(sig, &act);
+	if (arg[1] && !ret)
 		p->actions[sig] = act;
+	pthread_mutex_unlock(&p->lock);
+	if (!ret && arg[2])
+		ret = copy_to_program(t, arg[2], &old, sizeof(old));
 	return ret;
 }
 
-static void set_mask(struct program *p, uint64_t mask)
+/* What the program set for @sig, as one thread may change it while another reads. */
+static struct kernel_sigaction action_of(struct program *p, int sig)
 {
-	p->sigmask = mask & ~UNBLOCKABLE;
-	mirror_mask(p);
+	struct kernel_sigaction act;
+
+	pthread_mutex_lock(&p->lock);
+	act = p->actions[sig];
+	pthread_mutex_unlock(&p->lock);
+	return act;
 }
 
-long sig_procmask(struct program *p, const uint64_t *arg)
+void sig_set_mask(struct task *t, uint64_t mask)
+{
+	t->sigmask = mask & ~UNBLOCKABLE;
+	mirror_mask(t);
+}
+
+long sig_procmask(struct task *t, const uint64_t *arg)
 {
 	uint64_t set = 0;
 	long ret = 0;
@@ -210,22 +174,22 @@ long sig_procmask(struct program *p, const uint64_t *arg)
 		if ((int)arg[0] != SIG_BLOCK && (int)arg[0] != SIG_UNBLOCK &&
 		    (int)arg[0] != SIG_SETMASK)
 			return -EINVAL;
-		ret = copy_from_program(p, &set, arg[1], sizeof(set));
+		ret = copy_from_program(t, &set, arg[1], sizeof(set));
 	}
 	if (!ret && arg[2])
-		ret = copy_to_program(p, arg[2], &p->sigmask, sizeof(set));
+		ret = copy_to_program(t, arg[2], &t->sigmask, sizeof(set));
 	if (ret || !arg[1])
 		return ret;
 	if ((int)arg[0] == SIG_BLOCK)
-		set |= p->sigmask;
+		set |= t->sigmask;
 	else if ((int)arg[0] == SIG_UNBLOCK)
-		set = p->sigmask & ~set;
-	set_mask(p, set);
+		set = t->sigmask & ~set;
+	sig_set_mask(t, set);
 	return 0;
 }
 
 /* Pending: blocked at the host, or noted by caught() and not yet delivered. */
-long sig_pending(struct program *p, const uint64_t *arg)
+long sig_pending(struct task *t, const uint64_t *arg)
 {
 	uint64_t set = 0;
 	long ret;
@@ -233,8 +197,8 @@ long sig_pending(struct program *p, const uint64_t *arg)
 	if (arg[1] > 8)
 		return -EINVAL;
 	ret = hc_syscall(SYS_rt_sigpending, &set, 8);
-	set |= __atomic_load_n(&p->caught, __ATOMIC_SEQ_CST);
-	return ret ?: copy_to_program(p, arg[0], &set, arg[1]);
+	set |= __atomic_load_n(&t->caught, __ATOMIC_SEQ_CST);
+	return ret ?: copy_to_program(t, arg[0], &set, arg[1]);
 }
 
 /*
@@ -242,84 +206,37 @@ long sig_pending(struct program *p, const uint64_t *arg)
  * next. The host's sigsuspend lets them in only while it waits, so that
  * none comes between the look and the wait.
  */
-static long wait_for_signal(struct program *p)
+static long wait_for_signal(struct task *t)
 {
 	uint64_t all = ~0ULL, old;
 
 	hc_syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, 8);
-	while (!(__atomic_load_n(&p->caught, __ATOMIC_SEQ_CST) & ~p->sigmask))
-		hc_syscall(SYS_rt_sigsuspend, &p->sigmask, 8);
+	while (!(__atomic_load_n(&t->caught, __ATOMIC_SEQ_CST) & ~t->sigmask))
+		hc_syscall(SYS_rt_sigsuspend, &t->sigmask, 8);
 	hc_syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, 8);
 	return -EINTR;
 }
 
-long sig_pause(struct program *p)
+long sig_pause(struct task *t)
 {
-	return wait_for_signal(p);
+	return wait_for_signal(t);
 }
 
 /* rt_sigsuspend(): wait with @arg[0]'s mask; the handler's frame keeps the old one. */
-long sig_suspend(struct program *p, const uint64_t *arg)
+long sig_suspend(struct task *t, const uint64_t *arg)
 {
 	uint64_t mask;
 	long ret;
 
 	if (arg[1] != 8)
 		return -EINVAL;
-	ret = copy_from_program(p, &mask, arg[0], sizeof(mask));
+	ret = copy_from_program(t, &mask, arg[0], sizeof(mask));
 	if (ret)
 		return ret;
-	p->saved_mask = p->sigmask;
-	p->restore_mask = true;
-	set_mask(p, mask);
-	return wait_for_signal(p);
-}
-
-static bool on_altstack(const struct program *p, uint64_t sp)
-{
-	return p->altstack.size && sp > p->altstack.sp && sp - p->altstack.sp <= p->altstack.size;
-}
-
-static struct signal_stack altstack_of(const struct program *p)
-{
-	struct signal_stack s = p->altstack;
-
-	if (!s.size)
-		s.flags = SS_DISABLE;
-	else if (on_altstack(p, p->regs.rsp))
-		s.flags = SS_ONSTACK;
-	return s;
-}
-
-static long set_altstack(struct program *p, const struct signal_stack *s)
-{
-	if (on_altstack(p, p->regs.rsp))
-		return -EPERM;
-	/* as Linux: SS_ONSTACK is taken for 0; SS_AUTODISARM is not kept */
-	if (s->flags & ~(SS_DISABLE | SS_ONSTACK | SS_AUTODISARM))
-		return -EINVAL;
-	if (s->flags & SS_DISABLE) {
-		p->altstack = (struct signal_stack){ 0 };
-		return 0;
-	}
-	if (s->size < MIN_SIGSTKSZ)
-		return -ENOMEM;
-	p->altstack = (struct signal_stack){ .sp = s->sp, .size = s->size };
-	return 0;
-}
-
-long sig_altstack(struct program *p, const uint64_t *arg)
-{
-	struct signal_stack new, old = altstack_of(p);
-	long ret = 0;
-
-	if (arg[0])
-		ret = copy_from_program(p, &new, arg[0], sizeof(new));
-	if (!ret && arg[0])
-		ret = set_altstack(p, &new);
-	if (!ret && arg[1])
-		ret = copy_to_program(p, arg[1], &old, sizeof(old));
-	return ret;
+	t->saved_mask = t->sigmask;
+	t->restore_mask = true;
+	sig_set_mask(t, mask);
+	return wait_for_signal(t);
 }
 
 /*
@@ -338,124 +255,61 @@ static bool restartable(int nr)
 	return false;
 }
 
-/* The size and features of ring 3's XSAVE area, as the guest CPU has them. */
-static void xstate_layout(struct program *p)
-{
-	unsigned int eax, ebx, ecx, edx, lo, hi;
-	unsigned char fx[512] __attribute__((aligned(16)));
-
-	if (p->xstate_size)
-		return;
-	__cpuid_count(0xd, 0, eax, ebx, ecx, edx);
-	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-	__asm__ volatile("fxsave %0" : "=m"(fx));
-	p->xstate_size = ebx < sizeof(p->regs.xstate) ? ebx : sizeof(p->regs.xstate);
-	p->xfeatures = ((uint64_t)hi << 32 | lo) & USER_XSTATE_MASK;
-	memcpy(&p->mxcsr_mask, fx + XSTATE_MXCSR_MASK, sizeof(p->mxcsr_mask));
-	if (!p->mxcsr_mask)
-		p->mxcsr_mask = 0xffbf;	/* the architecture's default */
-}
-
-/* Ring 3's vector state as at exec: a handler starts with it. */
-static void xstate_init(struct program *p)
-{
-	uint32_t mxcsr = 0x1f80;
-
-	memset(p->regs.xstate, 0, XSAVE_LEGACY + XSAVE_HEADER);
-	memcpy(p->regs.xstate + XSTATE_MXCSR, &mxcsr, sizeof(mxcsr));
-}
-
 /* Linux cannot build the frame, or a handler cannot run: the program dies of @sig. */
-static void die_of(struct program *p, int sig)
+static void die_of(struct task *t, int sig)
 {
+	struct program *p = t->p;
+
 	p->signal = sig;
 	p->ended = true;
 }
 
-/* Build @sig's frame and enter its handler, as Linux's setup_rt_frame(). */
-static void enter_handler(struct program *p, int sig, const siginfo_t *info)
+/* Enter @sig's handler, with its mask, as Linux's handle_signal(). */
+static void enter_handler(struct task *t, int sig, const struct kernel_sigaction *act,
+			  const siginfo_t *info)
 {
-	struct kernel_sigaction *act = &p->actions[sig];
-	uint64_t handler = act->handler;
-	struct hc_user_regs *r = &p->regs;
-	struct rt_sigframe frame = { .restorer = act->restorer };
-	struct frame_sigcontext *sc = &frame.uc.mcontext;
-	struct fpx_sw_bytes sw;
-	uint32_t magic2 = FP_XSTATE_MAGIC2;
-	uint64_t sp = r->rsp - RED_ZONE, fpstate, mask;
+	struct program *p = t->p;
+	uint64_t mask = t->restore_mask ? t->saved_mask : t->sigmask;
 
-	xstate_layout(p);
-	if (act->flags & SA_ONSTACK && p->altstack.size && !on_altstack(p, r->rsp))
-		sp = p->altstack.sp + p->altstack.size;
-	fpstate = (sp - p->xstate_size - sizeof(magic2)) & ~63UL;
-	sp = ((fpstate - sizeof(frame)) & ~15UL) - 8;
-
-	frame.uc.flags = UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
-	frame.uc.stack = altstack_of(p);
-	frame.uc.sigmask = p->restore_mask ? p->saved_mask : p->sigmask;
-	*sc = (struct frame_sigcontext){
-		.r8 = r->r8, .r9 = r->r9, .r10 = r->r10, .r11 = r->r11, .r12 = r->r12,
-		.r13 = r->r13, .r14 = r->r14, .r15 = r->r15, .rdi = r->rdi, .rsi = r->rsi,
-		.rbp = r->rbp, .rbx = r->rbx, .rdx = r->rdx, .rax = r->rax, .rcx = r->rcx,
-		.rsp = r->rsp, .rip = r->rip, .eflags = r->rflags, .cs = USER_CS, .ss = USER_SS,
-		.err = p->fault_error, .trapno = p->fault_vector, .oldmask = frame.uc.sigmask,
-		.cr2 = p->fault_addr, .fpstate = fpstate,
-	};
-	frame.info = *info;
-	sw = (struct fpx_sw_bytes){
-		.magic1 = FP_XSTATE_MAGIC1, .extended_size = p->xstate_size + sizeof(magic2),
-		.xfeatures = p->xfeatures, .xstate_size = p->xstate_size,
-	};
-	memcpy(r->xstate + FPX_SW_BYTES, &sw, sizeof(sw));
-
-	/* SA_RESTORER is the only way back on x86-64, as in Linux */
-	if (!(act->flags & SA_RESTORER) ||
-	    copy_to_program(p, fpstate, r->xstate, p->xstate_size) ||
-	    copy_to_program(p, fpstate + p->xstate_size, &magic2, sizeof(magic2)) ||
-	    copy_to_program(p, sp, &frame, sizeof(frame))) {
-		die_of(p, SIGSEGV);
+	if (push_frame(t, sig, act, info)) {
+		die_of(t, SIGSEGV);
 		return;
 	}
-	mask = frame.uc.sigmask | act->mask;
+	mask |= act->mask;
 	if (!(act->flags & SA_NODEFER))
 		mask |= SIG_BIT(sig);
-	p->restore_mask = false;
-	set_mask(p, mask);
+	t->restore_mask = false;
+	sig_set_mask(t, mask);
 	if (act->flags & SA_RESETHAND) {
-		*act = (struct kernel_sigaction){ .handler = (uintptr_t)SIG_DFL };
-		mirror_action(sig, act);
+		pthread_mutex_lock(&p->lock);
+		p->actions[sig] = (struct kernel_sigaction){ .handler = (uintptr_t)SIG_DFL };
+		mirror_action(sig, &p->actions[sig]);
+		pthread_mutex_unlock(&p->lock);
 	}
-	r->rdi = sig;
-	r->rsi = sp + offsetof(struct rt_sigframe, info);
-	r->rdx = sp + offsetof(struct rt_sigframe, uc);
-	r->rax = 0;
-	r->rsp = sp;
-	r->rip = handler;
-	r->rflags &= ~HANDLER_CLEARS;
-	xstate_init(p);
 }
 
 /* What Linux does with @sig once it is the program's to take. */
-static void take(struct program *p, int sig, const siginfo_t *info)
+static void take(struct task *t, int sig, const siginfo_t *info)
 {
-	uint64_t handler = p->actions[sig].handler;
+	struct kernel_sigaction act = action_of(t->p, sig);
+	uint64_t handler = act.handler;
 
 	if (handler == (uintptr_t)SIG_IGN)
 		return;
 	if (handler != (uintptr_t)SIG_DFL) {
 		/* the call it interrupted: again after the handler, or EINTR */
-		if (p->interrupted_nr >= 0 && p->actions[sig].flags & SA_RESTART &&
-		    restartable(p->interrupted_nr)) {
-			p->regs.rax = p->interrupted_nr;
-			p->regs.rip -= SYSCALL_INSN_SIZE;
+		if (t->interrupted_nr >= 0 && act.flags & SA_RESTART &&
+		    restartable(t->interrupted_nr)) {
+			t->regs.rax = t->interrupted_nr;
+			t->regs.rip -= SYSCALL_INSN_SIZE;
 		}
-		p->interrupted_nr = -1;
-		enter_handler(p, sig, info);
+		t->interrupted_nr = -1;
+		enter_handler(t, sig, &act, info);
 		return;
 	}
 	if (SIG_BIT(sig) & (IGNORED | STOPPING))
 		return;
-	die_of(p, sig);
+	die_of(t, sig);
 }
 
 /*
@@ -463,12 +317,13 @@ static void take(struct program *p, int sig, const siginfo_t *info)
  * through, lowest first, each with its frame over the last one, as Linux
  * delivers them on a return to user mode.
  */
-void deliver_signals(struct program *p)
+void deliver_signals(struct task *t)
 {
+	struct program *p = t->p;
 	uint64_t all = ~0ULL, old;
 
 	while (!p->ended) {
-		uint64_t ready = __atomic_load_n(&p->caught, __ATOMIC_SEQ_CST) & ~p->sigmask;
+		uint64_t ready = __atomic_load_n(&t->caught, __ATOMIC_SEQ_CST) & ~t->sigmask;
 		siginfo_t info;
 		int sig;
 
@@ -477,15 +332,15 @@ void deliver_signals(struct program *p)
 		sig = __builtin_ctzll(ready) + 1;
 		/* caught() must not rewrite the siginfo while it is read */
 		hc_syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, 8);
-		info = p->caught_info[sig];
-		__atomic_fetch_and(&p->caught, ~SIG_BIT(sig), __ATOMIC_SEQ_CST);
+		info = t->caught_info[sig];
+		__atomic_fetch_and(&t->caught, ~SIG_BIT(sig), __ATOMIC_SEQ_CST);
 		hc_syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, 8);
-		take(p, sig, &info);
+		take(t, sig, &info);
 	}
-	p->interrupted_nr = -1;
-	if (p->restore_mask) {	/* sigsuspend() with nothing delivered */
-		p->restore_mask = false;
-		set_mask(p, p->saved_mask);
+	t->interrupted_nr = -1;
+	if (t->restore_mask) {	/* sigsuspend() with nothing delivered */
+		t->restore_mask = false;
+		sig_set_mask(t, t->saved_mask);
 	}
 }
 
@@ -530,86 +385,26 @@ static int fault_signal(const struct hc_fault *f, siginfo_t *info)
  * Ring 3 faulted: its handler runs, unless the signal is blocked or not
  * handled; then, as Linux's force_sig(), the program dies of it.
  */
-void sig_fault(struct program *p, const struct hc_fault *f)
+void sig_fault(struct task *t, const struct hc_fault *f)
 {
+	struct program *p = t->p;
 	siginfo_t info;
 	int sig = fault_signal(f, &info);
-	uint64_t handler = p->actions[sig].handler;
+	struct kernel_sigaction act = action_of(p, sig);
+	uint64_t handler = act.handler;
 
-	p->fault_vector = f->vector;
-	p->fault_error = f->error_code;
-	p->fault_addr = f->vector == 14 ? f->addr : 0;
-	if (p->sigmask & SIG_BIT(sig) || handler == (uintptr_t)SIG_DFL ||
+	t->fault_vector = f->vector;
+	t->fault_error = f->error_code;
+	t->fault_addr = f->vector == 14 ? f->addr : 0;
+	if (t->sigmask & SIG_BIT(sig) || handler == (uintptr_t)SIG_DFL ||
 	    handler == (uintptr_t)SIG_IGN) {
 		p->faulted = true;
 		p->fault = *f;
-		die_of(p, sig);
+		die_of(t, sig);
 		return;
 	}
-	enter_handler(p, sig, &info);
-	p->fault_vector = p->fault_error = p->fault_addr = 0;
-}
-
-static bool canonical(uint64_t addr)
-{
-	return (uint64_t)((int64_t)(addr << 16) >> 16) == addr;
-}
-
-/* The vector state at @fpstate, checked as XRSTOR would take it; else false. */
-static bool restore_xstate(struct program *p, uint64_t fpstate)
-{
-	unsigned char *x = p->regs.xstate;
-	struct fpx_sw_bytes sw;
-	uint64_t header[8];
-	uint32_t mxcsr;
-
-	xstate_layout(p);
-	if (!fpstate) {
-		xstate_init(p);
-		return true;
-	}
-	if (fpstate & 63 || copy_from_program(p, x, fpstate, XSAVE_LEGACY))
-		return false;
-	memcpy(&sw, x + FPX_SW_BYTES, sizeof(sw));
-	if (sw.magic1 == FP_XSTATE_MAGIC1 && sw.xstate_size == p->xstate_size) {
-		if (copy_from_program(p, x + XSAVE_LEGACY, fpstate + XSAVE_LEGACY,
-				      p->xstate_size - XSAVE_LEGACY))
-			return false;
-	} else {	/* a legacy (FXSAVE) frame: x87 and SSE only */
-		memset(x + XSAVE_LEGACY, 0, XSAVE_HEADER);
-		header[0] = 3;
-		memcpy(x + XSAVE_LEGACY, header, sizeof(header[0]));
-	}
-	memcpy(header, x + XSAVE_LEGACY, sizeof(header));
-	memcpy(&mxcsr, x + XSTATE_MXCSR, sizeof(mxcsr));
-	/* features the guest lacks, a compacted form, reserved bits: XRSTOR's #GP */
-	return !(header[0] & ~p->xfeatures) && !header[1] && !header[2] &&
-	       !(mxcsr & ~p->mxcsr_mask);
-}
-
-/* rt_sigreturn(): the registers, mask and stack the frame at rsp - 8 holds. */
-long sig_return(struct program *p)
-{
-	struct hc_user_regs *r = &p->regs;
-	struct frame_ucontext uc;
-	struct frame_sigcontext *sc = &uc.mcontext;
-	uint64_t frame = r->rsp - 8;
-
-	if (copy_from_program(p, &uc, frame + offsetof(struct rt_sigframe, uc), sizeof(uc)) ||
-	    !canonical(sc->rip) || !canonical(sc->rsp) || !restore_xstate(p, sc->fpstate)) {
-		/* as Linux: a frame it cannot take is a SIGSEGV */
-		xstate_init(p);
-		sig_fault(p, &(struct hc_fault){ .vector = 13, .rip = r->rip });
-		return r->rax;
-	}
-	r->r8 = sc->r8, r->r9 = sc->r9, r->r10 = sc->r10, r->r11 = sc->r11;
-	r->r12 = sc->r12, r->r13 = sc->r13, r->r14 = sc->r14, r->r15 = sc->r15;
-	r->rdi = sc->rdi, r->rsi = sc->rsi, r->rbp = sc->rbp, r->rbx = sc->rbx;
-	r->rdx = sc->rdx, r->rcx = sc->rcx, r->rsp = sc->rsp, r->rip = sc->rip;
-	r->rflags = (r->rflags & ~FIX_EFLAGS) | (sc->eflags & FIX_EFLAGS);
-	set_mask(p, uc.sigmask);
-	set_altstack(p, &uc.stack);
-	return sc->rax;
+	enter_handler(t, sig, &act, &info);
+	t->fault_vector = t->fault_error = t->fault_addr = 0;
 }
 
 /*
@@ -644,11 +439,13 @@ static bool in_sandbox(const struct program *p, long pid)
 
 /*
  * kill(), tkill(), tgkill(): made by the host, to a process of the
- * sandbox; another process is out of reach (EPERM), as is a process group,
- * which may hold processes outside it.
+ * sandbox, or to a thread of this one (the host's tgkill() finds no other
+ * with our pid); another process is out of reach (EPERM), as is a process
+ * group, which may hold processes outside it.
  */
-long sig_kill(struct program *p, int nr, const uint64_t *arg)
+long sig_kill(struct task *t, int nr, const uint64_t *arg)
 {
+	struct program *p = t->p;
 	long pid = (int)arg[0], sig = (int)(nr == SYS_tgkill ? arg[2] : arg[1]);
 
 	if (sig < 0 || sig > NR_SIGNALS)
@@ -659,8 +456,9 @@ long sig_kill(struct program *p, int nr, const uint64_t *arg)
 			return -EPERM;
 		return hc_syscall(SYS_kill, pid, sig);
 	case SYS_tkill:
-		return pid == p->pid ? hc_syscall(SYS_tgkill, p->pid, pid, sig) : -EPERM;
+		return pid <= 0 ? -EINVAL : hc_syscall(SYS_tgkill, p->pid, pid, sig);
 	}
-	return pid == p->pid && (int)arg[1] == p->pid ?
-	       hc_syscall(SYS_tgkill, pid, (int)arg[1], sig) : -EPERM;
+	if (pid <= 0 || (int)arg[1] <= 0)
+		return -EINVAL;
+	return pid == p->pid ? hc_syscall(SYS_tgkill, pid, (int)arg[1], sig) : -EPERM;
 }

@@ -13,6 +13,7 @@
  */
 #include <asm/prctl.h>
 #include <errno.h>
+#include <linux/futex.h>
 #include <linux/magic.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -180,6 +181,7 @@ static const struct rule rules[NR_SYSCALLS] = {
 	RULE(getresgid, OBJ(4), OBJ(4), OBJ(4)),
 	RULE(sync, INT),
 	RULE(syncfs, FD),
+	RULE(futex, OBJ(4)),	/* and what its operation takes: futex_args() */
 };
 
 /* The calls served here, whatever the policy. */
@@ -187,6 +189,7 @@ static const int served[] = {
 	SYS_mmap, SYS_mprotect, SYS_munmap, SYS_brk, SYS_rt_sigaction, SYS_rt_sigprocmask,
 	SYS_rt_sigreturn, SYS_exit, SYS_kill, SYS_arch_prctl, SYS_tkill, SYS_set_tid_address,
 	SYS_exit_group, SYS_tgkill, SYS_sigaltstack, SYS_rt_sigsuspend, SYS_pause, SYS_rt_sigpending,
+	SYS_set_robust_list, SYS_get_robust_list,
 };
 
 /*
@@ -256,23 +259,38 @@ bool refused(const struct program *p, int nr)
 	return !served_here(nr) && ((!find_rule(nr) && !served_by_host(nr)) || !p->allowed[nr]);
 }
 
+/* One of this process's own fds: at or above the floor, and not inherited. */
 bool fd_private(const struct program *p, long fd)
 {
-	unsigned int n = fd;
+	unsigned long n = fd;
 
-	return n < 1024 && p->private_fds[n / 64] & 1ULL << (n % 64);
+	return n >= (unsigned long)p->fd_floor &&
+	       !(n < 1024 && p->inherited_fds[n / 64] & 1ULL << (n % 64));
+}
+
+/*
+ * A new fd of the program's: where the program's fds would reach ours, it
+ * has as many as it may (ours are the table's top).
+ */
+static long new_fd(const struct program *p, long fd)
+{
+	if (fd < 0 || !fd_private(p, fd))
+		return fd;
+	hc_syscall(SYS_close, fd);
+	return -EMFILE;
 }
 
 /* The iovecs, and the memory they describe, are the program's. */
-static long check_iov(struct program *p, uint64_t addr, uint64_t count)
+static long check_iov(struct task *t, uint64_t addr, uint64_t count)
 {
+	struct program *p = t->p;
 	struct iovec iov[64];
 
 	if (count > 1024)	/* UIO_MAXIOV */
 		return -EINVAL;
 	for (uint64_t done = 0; done < count; done += 64) {
 		uint64_t n = count - done < 64 ? count - done : 64;
-		long ret = copy_from_program(p, iov, addr + done * sizeof(iov[0]), n * sizeof(iov[0]));
+		long ret = copy_from_program(t, iov, addr + done * sizeof(iov[0]), n * sizeof(iov[0]));
 
 		if (ret)
 			return ret;
@@ -298,8 +316,39 @@ static long fcntl_arg(struct program *p, const uint64_t *arg)
 	return -EINVAL;
 }
 
-static long check_args(struct program *p, int nr, const struct rule *rule, const uint64_t *arg)
+/*
+ * futex()'s other arguments, by operation: a timeout (a pointer, or NULL) or
+ * a count in the fourth, a second futex in the fifth.
+ */
+static long futex_args(const struct program *p, const uint64_t *arg)
 {
+	bool timeout = false, second = false;
+
+	switch ((int)arg[1] & FUTEX_CMD_MASK) {
+	case FUTEX_WAIT: case FUTEX_WAIT_BITSET: case FUTEX_LOCK_PI: case FUTEX_LOCK_PI2:
+		timeout = true;
+		break;
+	case FUTEX_WAKE: case FUTEX_WAKE_BITSET: case FUTEX_UNLOCK_PI: case FUTEX_TRYLOCK_PI:
+		break;
+	case FUTEX_REQUEUE: case FUTEX_CMP_REQUEUE: case FUTEX_WAKE_OP: case FUTEX_CMP_REQUEUE_PI:
+		second = true;
+		break;
+	case FUTEX_WAIT_REQUEUE_PI:
+		timeout = second = true;
+		break;
+	default:
+		return -ENOSYS;
+	}
+	if ((timeout && arg[3] && !inside(p, arg[3], TIMESPEC)) ||
+	    (second && !inside(p, arg[4], sizeof(uint32_t))))
+		return -EFAULT;
+	return 0;
+}
+
+static long check_args(struct task *t, int nr, const struct rule *rule, const uint64_t *arg)
+{
+	struct program *p = t->p;
+
 	for (int i = 0; i < 6; i++) {
 		const struct arg_rule *a = &rule->arg[i];
 		long ret = 0;
@@ -335,7 +384,7 @@ static long check_args(struct program *p, int nr, const struct rule *rule, const
 				return -EFAULT;
 			break;
 		case ARG_IOV:
-			ret = check_iov(p, arg[i], arg[a->len]);
+			ret = check_iov(t, arg[i], arg[a->len]);
 			break;
 		}
 		if (ret)
@@ -344,6 +393,8 @@ static long check_args(struct program *p, int nr, const struct rule *rule, const
 	switch (nr) {
 	case SYS_fcntl:
 		return fcntl_arg(p, arg);
+	case SYS_futex:
+		return futex_args(p, arg);
 	case SYS_select:	/* the sets are checked for 1024 descriptors */
 		return arg[0] <= FD_SET_SIZE * 8 ? 0 : -EINVAL;
 	case SYS_prlimit64:	/* the program's limits, not another process's */
@@ -383,46 +434,54 @@ bool is_own_exe(const struct program *p, const char *path)
  * readlink(@a[0], @a[1], @a[2]) of /proc/self/exe: true, and *ret the
  * program's file, cut to the buffer's size as Linux does.
  */
-static bool read_exe_link(struct program *p, const uint64_t *a, long *ret)
+static bool read_exe_link(struct task *t, const uint64_t *a, long *ret)
 {
+	struct program *p = t->p;
 	char name[32];
 	size_t len = strlen(p->exe);
 
-	if (string_from_program(p, name, a[0], sizeof(name)) < 0 || !is_own_exe(p, name))
+	if (string_from_program(t, name, a[0], sizeof(name)) < 0 || !is_own_exe(p, name))
 		return false;
 	if (len > a[2])
 		len = a[2];
-	*ret = (long)a[2] <= 0 ? -EINVAL : copy_to_program(p, a[1], p->exe, len) ?: (long)len;
+	*ret = (long)a[2] <= 0 ? -EINVAL : copy_to_program(t, a[1], p->exe, len) ?: (long)len;
 	return true;
 }
 
-static long forward(struct program *p, int nr, const uint64_t *arg)
+static long forward(struct task *t, int nr, const uint64_t *arg)
 {
+	struct program *p = t->p;
 	const struct rule *rule = find_rule(nr);
 	long ret;
 
 	if (!rule || !p->allowed[nr])
 		return -ENOSYS;
-	ret = check_args(p, nr, rule, arg);
+	ret = check_args(t, nr, rule, arg);
 	if (ret)
 		return ret;
-	if ((nr == SYS_readlink && read_exe_link(p, arg, &ret)) ||
-	    (nr == SYS_readlinkat && read_exe_link(p, arg + 1, &ret)))
+	if ((nr == SYS_readlink && read_exe_link(t, arg, &ret)) ||
+	    (nr == SYS_readlinkat && read_exe_link(t, arg + 1, &ret)))
 		return ret;
 	ret = hc_syscall(nr, arg[0], arg[1], arg[2], arg[3], arg[4], arg[5]);
-	if (nr == SYS_open)
-		return opened(ret, arg[1]);
-	if (nr == SYS_creat)
-		return opened(ret, O_WRONLY);
-	if (nr == SYS_openat)
-		return opened(ret, arg[2]);
+	switch (nr) {
+	case SYS_open:
+		return new_fd(p, opened(ret, arg[1]));
+	case SYS_creat:
+		return new_fd(p, opened(ret, O_WRONLY));
+	case SYS_openat:
+		return new_fd(p, opened(ret, arg[2]));
+	case SYS_dup:
+		return new_fd(p, ret);
+	case SYS_fcntl:
+		return (int)arg[1] == F_DUPFD || (int)arg[1] == F_DUPFD_CLOEXEC ? new_fd(p, ret) : ret;
+	}
 	return ret;
 }
 
-static long set_arch_prctl(struct program *p, const uint64_t *arg)
+static long set_arch_prctl(struct task *t, const uint64_t *arg)
 {
 	unsigned long *base = (int)arg[0] == ARCH_SET_FS || (int)arg[0] == ARCH_GET_FS ?
-			      &p->regs.fs_base : &p->regs.gs_base;
+			      &t->regs.fs_base : &t->regs.gs_base;
 
 	switch ((int)arg[0]) {
 	case ARCH_SET_FS:
@@ -433,73 +492,84 @@ static long set_arch_prctl(struct program *p, const uint64_t *arg)
 		return 0;
 	case ARCH_GET_FS:
 	case ARCH_GET_GS:
-		return copy_to_program(p, arg[1], base, sizeof(*base));
+		return copy_to_program(t, arg[1], base, sizeof(*base));
 	}
 	return -EINVAL;
 }
 
-static long serve(struct program *p, int nr, const uint64_t *arg)
+static long serve(struct task *t, int nr, const uint64_t *arg)
 {
+	struct program *p = t->p;
+
 	switch (nr) {
 	case SYS_brk:
-		return mem_brk(p, arg[0]);
 	case SYS_mmap:
-		return mem_mmap(p, arg[0], arg[1], arg[2], arg[3], arg[4], arg[5]);
 	case SYS_munmap:
-		return mem_munmap(p, arg[0], arg[1]);
 	case SYS_mprotect:
-		return mem_mprotect(p, arg[0], arg[1], arg[2]);
+		return mem_call(p, nr, arg);
 	case SYS_arch_prctl:
-		return set_arch_prctl(p, arg);
+		return set_arch_prctl(t, arg);
 	case SYS_set_tid_address:
-		return p->pid;
+		t->clear_child_tid = arg[0];
+		return t->tid;
+	case SYS_set_robust_list:
+		return set_robust_list(t, arg);
+	case SYS_get_robust_list:
+		return get_robust_list(t, arg);
 	case SYS_exit:
+		t->exit_status = arg[0] & 0xff;
+		t->exited = true;
+		return 0;
 	case SYS_exit_group:
 		p->exit_status = arg[0] & 0xff;
 		p->ended = true;
 		return 0;
 	case SYS_rt_sigaction:
-		return sig_action(p, arg);
+		return sig_action(t, arg);
 	case SYS_rt_sigprocmask:
-		return sig_procmask(p, arg);
+		return sig_procmask(t, arg);
 	case SYS_rt_sigreturn:
-		return sig_return(p);
+		return sig_return(t);
 	case SYS_rt_sigpending:
-		return sig_pending(p, arg);
+		return sig_pending(t, arg);
 	case SYS_rt_sigsuspend:
-		return sig_suspend(p, arg);
+		return sig_suspend(t, arg);
 	case SYS_pause:
-		return sig_pause(p);
+		return sig_pause(t);
 	case SYS_sigaltstack:
-		return sig_altstack(p, arg);
+		return sig_altstack(t, arg);
 	case SYS_kill:
 	case SYS_tkill:
 	case SYS_tgkill:
-		return sig_kill(p, nr, arg);
+		return sig_kill(t, nr, arg);
 	}
 	if (served_by_host(nr)) {
 		if (!p->allowed[nr])
 			return -ENOSYS;
 		/* kernel_main() returns; the host side sets rax */
-		p->request = nr;
-		memcpy(p->request_arg, arg, sizeof(p->request_arg));
+		t->request = nr;
+		memcpy(t->request_arg, arg, sizeof(t->request_arg));
 		return 0;
 	}
-	return forward(p, nr, arg);
+	return forward(t, nr, arg);
 }
 
-/* Runs in guest ring 0 until the program ends, or needs the host side. */
-long kernel_main(void *program)
+/*
+ * Runs in guest ring 0 until the thread ends, the program ends, or the
+ * thread needs the host side.
+ */
+long kernel_main(void *task)
 {
-	struct program *p = program;
+	struct task *t = task;
+	struct program *p = t->p;
 
-	while (!p->ended && !p->request) {
-		struct hc_user_regs *r = &p->regs;
+	while (!p->ended && !t->exited && !t->request) {
+		struct hc_user_regs *r = &t->regs;
 		struct hc_fault fault;
 		uint64_t arg[6];
 		int nr, ret;
 
-		deliver_signals(p);
+		deliver_signals(t);
 		if (p->ended)
 			break;
 		ret = hc_user_run(p->vm, r, &fault);
@@ -512,7 +582,7 @@ long kernel_main(void *program)
 		if (ret == -EINVAL)
 			fault = (struct hc_fault){ .vector = 13, .rip = r->rip };
 		if (ret == -EINVAL || ret == HC_USER_EXCEPTION) {
-			sig_fault(p, &fault);
+			sig_fault(t, &fault);
 			continue;
 		}
 		if (ret != HC_USER_SYSCALL) {
@@ -526,10 +596,10 @@ long kernel_main(void *program)
 		if (nr < 0 || nr >= NR_SYSCALLS)
 			nr = NR_SYSCALLS;
 		if (p->count)
-			p->count[nr]++;
-		r->rax = nr == NR_SYSCALLS ? -ENOSYS : serve(p, nr, arg);
+			__atomic_fetch_add(&p->count[nr], 1, __ATOMIC_RELAXED);
+		r->rax = nr == NR_SYSCALLS ? -ENOSYS : serve(t, nr, arg);
 		/* a handler's signal may restart it: signal.c */
-		p->interrupted_nr = (long)r->rax == -EINTR ? nr : -1;
+		t->interrupted_nr = (long)r->rax == -EINTR ? nr : -1;
 	}
 	return 0;
 }
