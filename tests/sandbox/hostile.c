@@ -23,17 +23,35 @@
  * vmcall          hypercall 13 (host syscall getpid) by vmcall, or vmmcall on AMD: KVM
  *                 refuses ring 3 with -KVM_EPERM, so "vmcall: rax=-1, struct untouched:
  *                 yes", exit 0 (1 if either differs)
+ * thread-read-ring0  a second thread reads the first byte of hostcall-run while main
+ *                 waits in pthread_join: SIGSEGV, for the whole process
+ * clone-stack-noncanonical, clone-stack-ring0
+ *                 a raw clone(CLONE_VM | CLONE_THREAD | ...) whose child starts with its
+ *                 stack pointer at 1 << 63, or at the end of hostcall-run's first mapping,
+ *                 and pushes: SIGSEGV
+ * robust-list     threads exit with robust lists (set_robust_list) that start at, or
+ *                 lead from a good entry to, a PROT_NONE page of the program's, a kernel
+ *                 and a non-canonical address and hostcall-run, and one in a circle: each
+ *                 good entry marked FUTEX_OWNER_DIED, nothing else reached; exit 0
  *
  * A deadly case prints "# about to ..." first and, should it survive, "# survived ..." and
  * exits 1. Natively, pointers and the ring0 cases exit 77 (not under hostcall-run); vmcall
  * dies by SIGILL on bare metal, and in a KVM guest is refused as above; the others die
- * alike.
+ * alike, but clone-stack-noncanonical, whose signal depends on the CPU: an AMD EPYC's
+ * iretq refuses the stack pointer, and Linux sends SIGSEGV for that; QEMU's and Bochs'
+ * take it (their sources check no canonical form), and the push raises #SS, SIGBUS.
+ * hostcall-run's own iretq must never be handed such a pointer: it checks it first, as
+ * in rt_sigreturn, and the child gets the SIGSEGV.
  */
 #include <asm/prctl.h>
 #include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,9 +158,19 @@ static int holds(const struct mapping *m, const void *p)
 	return (uintptr_t)p >= m->start && (uintptr_t)p < m->end;
 }
 
-/* Each call must fail with EFAULT, and before it reaches the host. */
+/*
+ * Each call must fail with EFAULT, and before it reaches the host. Natively
+ * a private futex at an address nothing maps is not an error (its key is
+ * the address): hostcall-run checks futex words as any pointer, once they
+ * are aligned (an unaligned one is EINVAL first, natively too). Should a
+ * futex call reach the host all the same, a 1 ms timeout bounds its wait,
+ * the wait whose timeout is bad expects another value than the word's,
+ * and the wake-op adds 0.
+ */
 static void attack(uintptr_t a, size_t len, const char *in)
 {
+	static uint32_t word;
+	struct timespec ms = { 0, 1000000 };
 	void *p = (void *)a;
 
 	expect(syscall(SYS_write, null_fd, p, len), EFAULT, "write from %s %#lx", in, a);
@@ -150,6 +178,19 @@ static void attack(uintptr_t a, size_t len, const char *in)
 	expect(syscall(SYS_openat, AT_FDCWD, p, O_RDONLY), EFAULT, "openat path %s %#lx", in, a);
 	expect(syscall(SYS_clock_gettime, CLOCK_MONOTONIC, p), EFAULT,
 	       "clock_gettime into %s %#lx", in, a);
+	if (a % sizeof(word))
+		return;
+	expect(syscall(SYS_futex, p, FUTEX_WAIT_PRIVATE, 0, &ms, NULL, 0), EFAULT,
+	       "futex wait at %s %#lx", in, a);
+	expect(syscall(SYS_futex, p, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0), EFAULT,
+	       "futex wake at %s %#lx", in, a);
+	expect(syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 1, p, NULL, 0), EFAULT,
+	       "futex wait, its timeout at %s %#lx", in, a);
+	expect(syscall(SYS_futex, &word, FUTEX_CMP_REQUEUE_PRIVATE, 1, 1, p, 0), EFAULT,
+	       "futex requeue to %s %#lx", in, a);
+	expect(syscall(SYS_futex, &word, FUTEX_WAKE_OP_PRIVATE, 1, 1, p,
+		       FUTEX_OP(FUTEX_OP_ADD, 0, FUTEX_OP_CMP_EQ, 0)), EFAULT,
+	       "futex wake-op at %s %#lx", in, a);
 }
 
 /*
@@ -307,6 +348,48 @@ static void forged_sigreturn(uintptr_t rip, const void *fpstate, int garbage)
 			 : : "r"(frame + 1) : "rax", "rcx", "r11", "memory");
 }
 
+static void *read_in_thread(void *a)
+{
+	(void)*(volatile char *)a;
+	return NULL;
+}
+
+/* A thread's fault ends every thread: main waits in pthread_join meanwhile. */
+static void die_in_thread(uintptr_t a)
+{
+	pthread_t t;
+	int err = pthread_create(&t, NULL, read_in_thread, opaque(a));
+
+	if (err) {
+		say("# pthread_create: %s\n", strerror(err));
+		return;
+	}
+	pthread_join(t, NULL);
+}
+
+/*
+ * A thread as clone() makes it, its stack at @sp: the child comes back from
+ * the call there and pushes, which must fault. The parent sleeps meanwhile.
+ */
+static void clone_onto(uintptr_t sp)
+{
+	unsigned long flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |
+			      CLONE_THREAD | CLONE_SYSVSEM;
+	register long child_tid __asm__("r10") = 0, tls __asm__("r8") = 0;
+	long ret;
+
+	__asm__ volatile("syscall; test %%rax, %%rax; jnz 1f; push %%rax; ud2; 1:"
+			 : "=a"(ret)
+			 : "a"((long)SYS_clone), "D"(flags), "S"(sp), "d"(0L), "r"(child_tid),
+			   "r"(tls)
+			 : "rcx", "r11", "memory");
+	if (ret < 0) {
+		say("# clone: %s\n", strerror(-ret));
+		return;
+	}
+	sleep(30);
+}
+
 /* Does what the case says; it should not come back. */
 static void die(const char *c, uintptr_t a)
 {
@@ -346,6 +429,24 @@ static void die(const char *c, uintptr_t a)
 		forged_sigreturn((uintptr_t)survived_sigreturn, xstate, 0);
 	} else if (!strcmp(c, "sigreturn-ring0"))
 		forged_sigreturn(a, NULL, 0);
+	else if (!strcmp(c, "thread-read-ring0"))
+		die_in_thread(a);
+	else if (!strncmp(c, "clone-stack-", 12))
+		clone_onto(a);
+}
+
+/* The address a deadly case aims at. */
+static uintptr_t aim(const char *c)
+{
+	if (!strcmp(c, "clone-stack-ring0"))
+		return ring0->end;	/* the push writes the mapping's last bytes */
+	if (strstr(c, "-ring0"))
+		return ring0->start;
+	if (!strcmp(c, "read-kernel"))
+		return KERNEL_ADDR;
+	if (!strcmp(c, "clone-stack-noncanonical"))
+		return 1UL << 63;
+	return 0;
 }
 
 /*
@@ -407,10 +508,87 @@ static int case_forkbomb(void)
 	return err == EAGAIN ? 0 : 1;
 }
 
+/* A robust list's entry as glibc lays it out: the futex word after the link. */
+struct robust_entry {
+	struct robust_list list;
+	uint32_t futex;
+};
+
+struct robust_case {
+	struct robust_list_head *head;
+	struct robust_entry *good;	/* holds this thread's tid, if not NULL */
+};
+
+static void *exit_robustly(void *arg)
+{
+	struct robust_case *rc = arg;
+
+	if (rc->good)
+		rc->good->futex = gettid();
+	syscall(SYS_set_robust_list, rc->head, sizeof(*rc->head));
+	syscall(SYS_exit, 0);
+	__builtin_unreachable();
+}
+
+/*
+ * The robust list is the program's to make: its walk at a thread's exit
+ * must mark a good entry's futex FUTEX_OWNER_DIED and stop, as Linux does,
+ * where the list leads out of the program's memory, and stop after Linux's
+ * ROBUST_LIST_LIMIT (2048) entries in a circle; under hostcall-run, reading
+ * nothing of hostcall-run's and writing nothing there.
+ */
+static int case_robust_list(void)
+{
+	static struct robust_list_head heads[4], circle;
+	static struct robust_entry good[4], loop;
+	/* a page of the program's it may not read, the kernel, non-canonical, hostcall-run */
+	uintptr_t bad[4] = { 0, KERNEL_ADDR, 1UL << 63, ring0 ? ring0->start : 0 };
+	struct robust_case rc[2 * ARRAY_SIZE(bad) + 1];
+	long offset = offsetof(struct robust_entry, futex);
+	void *none = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned int i, n = 0;
+	int failed = 0;
+
+	if (none == MAP_FAILED) {
+		say("# mmap: %s\n", strerror(errno));
+		return 1;
+	}
+	bad[0] = (uintptr_t)none;
+	for (i = 0; i < ARRAY_SIZE(bad) && bad[i]; i++) {
+		rc[n++] = (struct robust_case){ opaque(bad[i]), NULL };
+		heads[i] = (struct robust_list_head){ { &good[i].list }, offset, opaque(bad[i]) };
+		good[i].list.next = opaque(bad[i]);
+		rc[n++] = (struct robust_case){ &heads[i], &good[i] };
+	}
+	/* the walk stops in the circle, then takes the pending entry, the last bad one */
+	circle = (struct robust_list_head){ { &loop.list }, offset, opaque(bad[i - 1]) };
+	loop.list.next = &loop.list;
+	rc[n++] = (struct robust_case){ &circle, &loop };
+
+	say("# about to exit %u threads with robust lists that lead out of the program's "
+	    "memory, or in a circle\n", n);
+	for (i = 0; i < n; i++) {
+		pthread_t t;
+		int err = pthread_create(&t, NULL, exit_robustly, &rc[i]);
+
+		if (err) {
+			say("# pthread_create: %s\n", strerror(err));
+			return 1;
+		}
+		pthread_join(t, NULL);
+		if (rc[i].good && rc[i].good->futex != FUTEX_OWNER_DIED) {
+			say("# thread %u: its good entry's futex is %#x\n", i, rc[i].good->futex);
+			failed++;
+		}
+	}
+	return failed ? 1 : 0;
+}
+
 static const char *const cases[] = {
 	"pointers", "vmcall", "read-ring0", "write-ring0", "jump-ring0", "read-kernel", "null",
 	"hlt", "out", "int-pf", "stack-overflow", "ud2", "abort", "exec-data", "exec-stack", "exec-unprotected",
 	"sigreturn-garbage", "sigreturn-xstate", "sigreturn-ring0", "forkbomb",
+	"thread-read-ring0", "clone-stack-noncanonical", "clone-stack-ring0", "robust-list",
 };
 
 int main(int argc, char **argv)
@@ -440,10 +618,9 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(c, "pointers"))
 		return case_pointers();
-	if (strstr(c, "-ring0"))
-		die(c, ring0->start);
-	else
-		die(c, strcmp(c, "read-kernel") ? 0 : KERNEL_ADDR);
+	if (!strcmp(c, "robust-list"))
+		return case_robust_list();
+	die(c, aim(c));
 	say("# survived %s\n", c);
 	return 1;
 }
