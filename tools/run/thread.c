@@ -192,11 +192,12 @@ long get_robust_list(struct task *t, const uint64_t *arg)
 }
 
 /*
- * The robust futex at @addr, if this thread holds it, gets FUTEX_OWNER_DIED
- * and one waiter is woken, as Linux's handle_futex_death(). The host sets
- * the bit atomically (FUTEX_WAKE_OP), and answers -EFAULT where the
- * program's memory is not; the owner's tid stays in the word, which glibc's
- * robust mutexes take as Linux leaves it (they look at the bit only).
+ * The robust futex at @addr, if this thread holds it, becomes
+ * FUTEX_OWNER_DIED and a waiter is woken, as Linux's handle_futex_death().
+ * The host writes the word, atomically (FUTEX_WAKE_OP), and answers
+ * -EFAULT where the program's memory is not. Linux keeps FUTEX_WAITERS in
+ * the word; here a waiter is woken in any case (one that came since the
+ * word was read, too), and glibc's takes the lock as one of many waiters.
  */
 static void owner_died(struct task *t, uint64_t addr, bool pi)
 {
@@ -205,8 +206,9 @@ static void owner_died(struct task *t, uint64_t addr, bool pi)
 	if (addr & 3 || copy_from_program(t, &word, addr, sizeof(word)) ||
 	    (word & FUTEX_TID_MASK) != (uint32_t)t->tid)
 		return;
-	hc_syscall(SYS_futex, addr, FUTEX_WAKE_OP, !pi && word & FUTEX_WAITERS ? 1 : 0, 0, addr,
-		   FUTEX_OP((FUTEX_OP_OR | FUTEX_OP_OPARG_SHIFT), 30, FUTEX_OP_CMP_EQ, 0));
+	/* a PI futex's waiters are the host's to hand it to, at our exit */
+	hc_syscall(SYS_futex, addr, FUTEX_WAKE_OP, pi ? 0 : 1, 0, addr,
+		   FUTEX_OP((FUTEX_OP_SET | FUTEX_OP_OPARG_SHIFT), 30, FUTEX_OP_CMP_EQ, 0));
 }
 
 /* Every robust futex the thread holds, as Linux's exit_robust_list(). */
