@@ -64,7 +64,7 @@ expected_sandbox_rows() {
 	local lab way job
 	for lab in intel amd; do
 		for way in native hypercall exit ptrace; do
-			for job in sha256sum sha256-16 getppid python3 tar pipeline; do
+			for job in sha256sum sha256-16 getppid python3 tar pipeline xz-T2; do
 				echo "$lab $way $job"
 			done
 		done
