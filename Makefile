@@ -149,6 +149,12 @@ lab: guest
 test: lab
 	tests/run
 
+# The suites that look for kernel reports, with the AMD lab under the debug
+# kernel (KASAN, kmemleak, lockdep) and a kmemleak scan after each.
+test-debug: lab
+	HOSTCALL_AMD_KERNEL=debug tests/run "kernels:tests/lab-kernel.t debug" \
+		fuzz:tests/fuzz.t stress:tests/stress.t parity:tests/parity.t sandbox:tests/sandbox.t
+
 demo: lab
 	lab/demo
 	@echo; cat $(BUILD)/bench/table.txt 2>/dev/null || echo "(make bench adds its table here)"
@@ -176,4 +182,4 @@ clean:
 		$(BUILD)/regress $(BUILD)/coverage
 	git -C $(BUILD)/linux worktree remove --force $(BUILD)/linux-base 2>/dev/null || true
 
-.PHONY: all lib install guest lab test demo bench fuzz regress coverage series series-builds clean
+.PHONY: all lib install guest lab test test-debug demo bench fuzz regress coverage series series-builds clean

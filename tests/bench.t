@@ -59,12 +59,15 @@ expected_rows() {
 	done
 }
 
-# lab way job, for every row of the sandbox stage
+# lab way job, for every row of the sandbox stage: Debian's programs run in
+# the AMD lab only with --quick
 expected_sandbox_rows() {
-	local lab way job
+	local lab way job jobs
 	for lab in intel amd; do
+		jobs="sha256sum sha256-16 getppid"
+		[ $lab = intel ] || jobs="$jobs python3 tar pipeline xz-T2"
 		for way in native hypercall exit ptrace; do
-			for job in sha256sum sha256-16 getppid python3 tar pipeline xz-T2; do
+			for job in $jobs; do
 				echo "$lab $way $job"
 			done
 		done

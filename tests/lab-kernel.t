@@ -1,9 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
-# tests/lab-kernel.t NAME...: lab kernels NAME... build, in that order. In
-# make test it runs in the background (tests/suites), so that the kernels
-# that only later suites boot build while the emulators of the earlier ones
-# leave a core idle.
+# tests/lab-kernel.t NAME...: lab kernels NAME... build, in that order
+# (make test-debug's first suite: the debug kernel).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 . tests/check.sh

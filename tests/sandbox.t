@@ -5,10 +5,10 @@
 # it creates a VM. In both labs, hostcall-run-check (tests/sandbox/check):
 # busybox applets, our own programs and Debian's (lab/run --debian) give
 # the same output and status natively and in both modes; hostile programs
-# get errors or their signal; --stats and --policy. The AMD lab runs the
-# debug kernel (KASAN, kmemleak, lockdep), then a kmemleak scan; the Intel
-# lab, the slower one, the default kernel with smaller inputs and fewer of
-# Debian's commands; both at once.
+# get errors or their signal; --stats and --policy. The AMD lab runs
+# $amd_kernel (tests/lib/lab-tap.sh; make test-debug: the debug kernel, then
+# a kmemleak scan); the Intel lab, the slower one, the default kernel with
+# smaller inputs and fewer of Debian's commands; both at once.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
@@ -66,7 +66,7 @@ echo 'int main(void) { return 0; }' |
 	# The two labs at once: each emulator runs on a core of its own.
 	lab_tap "$out" intel default intel hostcall-run-check --small >"$out/intel.tap" &
 	intel=$!
-	lab_tap "$out" amd debug "amd, debug kernel" hostcall-run-check
+	lab_tap "$out" amd "$amd_kernel" "amd, $amd_kernel kernel" hostcall-run-check
 	wait $intel
 	cat "$out/intel.tap"
 } | tests/lib/merge-tap

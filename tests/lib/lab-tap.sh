@@ -8,6 +8,11 @@
 # console, which is kept in DIR/CPU.console. lab_tap_run_args: more
 # options for lab/run (such as --debian).
 
+# The kernel of the AMD boots that look for kernel reports (fuzz, parity,
+# stress, sandbox): the default one (lockdep) in make test, which then
+# builds no second kernel; make test-debug: the debug one (KASAN, kmemleak).
+amd_kernel=${HOSTCALL_AMD_KERNEL:-default}
+
 # In the guest: $1 the run's name, then the command.
 lab_tap_guest='name=$1; shift
 echo "@@run $name"
