@@ -27,6 +27,13 @@
 
 #define PIE_BASE	0x200000000UL	/* far from this process, itself a static PIE */
 #define BRK_SIZE	(1UL << 30)
+/*
+ * The heap area: low, above any image (below PIE_BASE, or PIE_BASE on, at
+ * most HEAP_SIZE), far below where the host places this process's own
+ * mappings (top down from near the top of the address space, or bottom up
+ * from a third of it): a hole in it is never the host's choice.
+ */
+#define HEAP_BASE	(1UL << 40)
 #define HEAP_SIZE	(64UL << 30)
 #define STACK_SIZE	(8UL << 20)
 #define STACK_GAP	(1UL << 20)	/* Linux's stack_guard_gap */
@@ -459,7 +466,7 @@ int load_program(struct program *p, struct hc_user_regs *regs, const char *path,
 		fprintf(stderr, "hostcall-run: %s: %s\n", path, strerror(-ret));
 	if (ret)
 		return ret;
-	ret = area_reserve(&p->heap, 0, HEAP_SIZE);
+	ret = area_reserve(&p->heap, HEAP_BASE, HEAP_SIZE);
 	if (ret)
 		return ret;
 	ret = elf_open(&program, path);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
 /*
  * The program's address space, served in ring 0: brk, mmap, munmap,
- * mprotect, and the checks of the pointers it passes.
+ * mprotect, mremap, and the checks of the pointers it passes.
  *
  * Everything the program maps lies in one of its two areas, which this
  * process reserved (PROT_NONE) before the program ran: the image area (the
@@ -9,6 +9,8 @@
  * top). The host kernel never places anything of ours there, so a range
  * inside an area is the program's own memory or a hole, and the host
  * kernel itself answers -EFAULT for holes and for the wrong permissions.
+ * The areas lie low, far below where the host places our mappings, so that
+ * not even a moment's hole there (mremap) can get one.
  * Unmapping puts the reservation back. The spans record what is mapped, to
  * place mmap() and to refuse what Linux refuses.
  *
@@ -26,6 +28,7 @@
 
 #define PIPE_CHUNK	4096	/* written at once: a pipe holds more */
 #define RESERVE_FLAGS	(MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED)
+#define MREMAP_FLAGS	(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)
 /* What mmap() takes from the program; MAP_FIXED_NOREPLACE is checked here. */
 #define MMAP_FLAGS	(MAP_SHARED | MAP_PRIVATE | MAP_SHARED_VALIDATE | MAP_ANONYMOUS | \
 			 MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_NORESERVE | MAP_POPULATE | \
@@ -66,12 +69,13 @@ bool string_inside(const struct program *p, uint64_t addr)
 /* The first span that ends after @addr. */
 static int span_after(const struct program *p, uint64_t addr)
 {
-	int lo = 0, hi = p->mem->nr_spans;
+	const struct memory *m = p->mem;
+	int lo = 0, hi = m->nr_spans;
 
 	while (lo < hi) {
 		int mid = (lo + hi) / 2;
 
-		if (p->mem->spans[mid].end <= addr)
+		if (m->spans[mid].end <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -81,34 +85,38 @@ static int span_after(const struct program *p, uint64_t addr)
 
 static bool span_overlaps(const struct program *p, uint64_t start, uint64_t end)
 {
+	const struct memory *m = p->mem;
 	int i = span_after(p, start);
 
-	return i < p->mem->nr_spans && p->mem->spans[i].start < end;
+	return i < m->nr_spans && m->spans[i].start < end;
 }
 
 /* Every page of [start, end) is mapped. */
 static bool span_covers(const struct program *p, uint64_t start, uint64_t end)
 {
+	const struct memory *m = p->mem;
+
 	for (int i = span_after(p, start); start < end; i++) {
-		if (i == p->mem->nr_spans || p->mem->spans[i].start > start)
+		if (i == m->nr_spans || m->spans[i].start > start)
 			return false;
-		start = p->mem->spans[i].end;
+		start = m->spans[i].end;
 	}
 	return true;
 }
 
 static void span_remove(struct program *p, uint64_t start, uint64_t end)
 {
+	struct memory *m = p->mem;
 	int i = span_after(p, start);
 
-	while (i < p->mem->nr_spans && p->mem->spans[i].start < end) {
-		struct span *s = &p->mem->spans[i];
+	while (i < m->nr_spans && m->spans[i].start < end) {
+		struct span *s = &m->spans[i];
 
 		if (s->start < start && s->end > end) {	/* split */
-			if (p->mem->nr_spans == MAX_SPANS)	/* kept whole: only placement suffers */
+			if (m->nr_spans == MAX_SPANS)	/* kept whole: only placement suffers */
 				return;
-			memmove(s + 1, s, (p->mem->nr_spans - i) * sizeof(*s));
-			p->mem->nr_spans++;
+			memmove(s + 1, s, (m->nr_spans - i) * sizeof(*s));
+			m->nr_spans++;
 			s->end = start;
 			s[1].start = end;
 			return;
@@ -120,8 +128,8 @@ static void span_remove(struct program *p, uint64_t start, uint64_t end)
 			s->start = end;
 			return;
 		} else {
-			memmove(s, s + 1, (p->mem->nr_spans - i - 1) * sizeof(*s));
-			p->mem->nr_spans--;
+			memmove(s, s + 1, (m->nr_spans - i - 1) * sizeof(*s));
+			m->nr_spans--;
 		}
 	}
 }
@@ -129,28 +137,29 @@ static void span_remove(struct program *p, uint64_t start, uint64_t end)
 /* Record [start, end) as mapped, over the spans it overlaps. */
 int span_add(struct program *p, uint64_t start, uint64_t end)
 {
+	struct memory *m = p->mem;
 	int i;
 	bool left, right;
 
 	span_remove(p, start, end);
 	i = span_after(p, start);
-	left = i > 0 && p->mem->spans[i - 1].end == start;
-	right = i < p->mem->nr_spans && p->mem->spans[i].start == end;
+	left = i > 0 && m->spans[i - 1].end == start;
+	right = i < m->nr_spans && m->spans[i].start == end;
 
 	if (left && right) {
-		p->mem->spans[i - 1].end = p->mem->spans[i].end;
-		memmove(&p->mem->spans[i], &p->mem->spans[i + 1], (p->mem->nr_spans - i - 1) * sizeof(p->mem->spans[0]));
-		p->mem->nr_spans--;
+		m->spans[i - 1].end = m->spans[i].end;
+		memmove(&m->spans[i], &m->spans[i + 1], (m->nr_spans - i - 1) * sizeof(m->spans[0]));
+		m->nr_spans--;
 	} else if (left) {
-		p->mem->spans[i - 1].end = end;
+		m->spans[i - 1].end = end;
 	} else if (right) {
-		p->mem->spans[i].start = start;
+		m->spans[i].start = start;
 	} else {
-		if (p->mem->nr_spans == MAX_SPANS)
+		if (m->nr_spans == MAX_SPANS)
 			return -ENOMEM;
-		memmove(&p->mem->spans[i + 1], &p->mem->spans[i], (p->mem->nr_spans - i) * sizeof(p->mem->spans[0]));
-		p->mem->spans[i] = (struct span){ start, end };
-		p->mem->nr_spans++;
+		memmove(&m->spans[i + 1], &m->spans[i], (m->nr_spans - i) * sizeof(m->spans[0]));
+		m->spans[i] = (struct span){ start, end };
+		m->nr_spans++;
 	}
 	return 0;
 }
@@ -158,17 +167,18 @@ int span_add(struct program *p, uint64_t start, uint64_t end)
 /* The highest free range of @len bytes in the heap area, or 0. */
 static uint64_t find_gap(const struct program *p, uint64_t len)
 {
+	const struct memory *m = p->mem;
 	uint64_t top = p->heap.end;
 
 	for (int i = span_after(p, p->heap.end) - 1; i >= -1; i--) {
-		uint64_t bottom = i >= 0 && p->mem->spans[i].end > p->heap.start ?
-				  p->mem->spans[i].end : p->heap.start;
+		uint64_t bottom = i >= 0 && m->spans[i].end > p->heap.start ?
+				  m->spans[i].end : p->heap.start;
 
 		if (top >= bottom + len)
 			return top - len;
-		if (i < 0 || p->mem->spans[i].end <= p->heap.start)
+		if (i < 0 || m->spans[i].end <= p->heap.start)
 			return 0;
-		top = p->mem->spans[i].start;
+		top = m->spans[i].start;
 	}
 	return 0;
 }
@@ -288,6 +298,97 @@ static long mprotect_locked(struct program *p, uint64_t addr, uint64_t len, int 
 }
 
 /*
+ * mremap()'s growth where it is: the host's mremap() needs the range after
+ * the mapping unmapped, so the reservation there goes first (the hole is
+ * never the host's for a mapping of ours: load.c), and comes back if the
+ * host refuses. -ENOMEM if the range is not the area's, or not free.
+ */
+static long grow_in_place(struct program *p, uint64_t addr, uint64_t old_len, uint64_t new_len)
+{
+	uint64_t end = addr + old_len, new_end = addr + new_len;
+	long ret;
+
+	if (!inside(p, end, new_len - old_len) || span_overlaps(p, end, new_end))
+		return -ENOMEM;
+	ret = hc_syscall(SYS_munmap, end, new_end - end);
+	if (!ret)
+		ret = hc_syscall(SYS_mremap, addr, old_len, new_len, 0, 0);
+	if (ret < 0) {
+		unmap(p, end, new_end);
+		return ret;
+	}
+	span_add(p, end, new_end);	/* extends a span: never -ENOMEM */
+	remapped(p, end, new_end);
+	return addr;
+}
+
+/*
+ * mremap()'s move to @dest (0: no room), by the host, which replaces the
+ * reservation there and leaves a hole where the mapping was, unless
+ * MREMAP_DONTUNMAP: the reservation goes back there.
+ */
+static long move(struct program *p, uint64_t addr, uint64_t old_len, uint64_t new_len, int flags,
+		 uint64_t dest)
+{
+	long ret;
+
+	if (!dest)
+		return -ENOMEM;
+	ret = hc_syscall(SYS_mremap, addr, old_len, new_len,
+			 flags | MREMAP_MAYMOVE | MREMAP_FIXED, dest);
+	if (ret < 0) {
+		/* MREMAP_FIXED may have unmapped the target: reserve it again */
+		if (!span_overlaps(p, dest, dest + new_len))
+			unmap(p, dest, dest + new_len);
+		return ret;
+	}
+	if (!(flags & MREMAP_DONTUNMAP))
+		unmap(p, addr, addr + old_len);
+	span_add(p, dest, dest + new_len);	/* room was made for it: mremap_locked() */
+	remapped(p, dest, dest + new_len);
+	return dest;
+}
+
+/*
+ * As Linux: shrink where it is; grow where it is if the range after is
+ * free, else move if MREMAP_MAYMOVE; move to new_addr with MREMAP_FIXED;
+ * MREMAP_DONTUNMAP moves and leaves the old range mapped, empty. The old
+ * range must be mapped (-EFAULT), the new one inside an area (-ENOMEM).
+ */
+static long mremap_locked(struct program *p, uint64_t addr, uint64_t old_len, uint64_t new_len,
+			  int flags, uint64_t new_addr)
+{
+	bool fixed = flags & MREMAP_FIXED, keep = flags & MREMAP_DONTUNMAP;
+	long ret;
+
+	old_len = page_up(old_len);
+	new_len = page_up(new_len);
+	/* old_len 0, a second mapping of a shared one, is not taken */
+	if (addr & (PAGE_SIZE - 1) || flags & ~MREMAP_FLAGS || !old_len || !new_len ||
+	    ((fixed || keep) && !(flags & MREMAP_MAYMOVE)) || (keep && old_len != new_len))
+		return -EINVAL;
+	/* Linux checks new_addr for MREMAP_DONTUNMAP too, where it is a hint */
+	if ((fixed || keep) && (new_addr & (PAGE_SIZE - 1) || new_addr > USER_END - new_len ||
+				(new_addr < addr + old_len && addr < new_addr + new_len)))
+		return -EINVAL;
+	if (!inside(p, addr, old_len) || !span_covers(p, addr, addr + old_len))
+		return -EFAULT;
+	/* what a move or a growth adds to the spans, and a split */
+	if (p->mem->nr_spans > MAX_SPANS - 3)
+		return -ENOMEM;
+	if (fixed)
+		return inside(p, new_addr, new_len) ? move(p, addr, old_len, new_len, flags, new_addr) :
+		       -ENOMEM;
+	if (!keep && new_len <= old_len)
+		return new_len < old_len ? unmap(p, addr + new_len, addr + old_len) ?: (long)addr :
+		       (long)addr;
+	ret = keep ? -ENOMEM : grow_in_place(p, addr, old_len, new_len);
+	if (ret != -ENOMEM || !(flags & MREMAP_MAYMOVE))
+		return ret;
+	return move(p, addr, old_len, new_len, flags, find_gap(p, new_len));
+}
+
+/*
  * The calls, one thread at a time: a vfork() child's too, which shares the
  * memory, and struct memory with it.
  */
@@ -308,6 +409,9 @@ long mem_call(struct program *p, int nr, const uint64_t *arg)
 		break;
 	case SYS_mprotect:
 		ret = mprotect_locked(p, arg[0], arg[1], arg[2]);
+		break;
+	case SYS_mremap:
+		ret = mremap_locked(p, arg[0], arg[1], arg[2], arg[3], arg[4]);
 		break;
 	}
 	pthread_mutex_unlock(&p->mem->lock);

@@ -189,7 +189,7 @@ static const int served[] = {
 	SYS_mmap, SYS_mprotect, SYS_munmap, SYS_brk, SYS_rt_sigaction, SYS_rt_sigprocmask,
 	SYS_rt_sigreturn, SYS_exit, SYS_kill, SYS_arch_prctl, SYS_tkill, SYS_set_tid_address,
 	SYS_exit_group, SYS_tgkill, SYS_sigaltstack, SYS_rt_sigsuspend, SYS_pause, SYS_rt_sigpending,
-	SYS_set_robust_list, SYS_get_robust_list,
+	SYS_set_robust_list, SYS_get_robust_list, SYS_mremap,
 };
 
 /*
@@ -506,6 +506,7 @@ static long serve(struct task *t, int nr, const uint64_t *arg)
 	case SYS_mmap:
 	case SYS_munmap:
 	case SYS_mprotect:
+	case SYS_mremap:
 		return mem_call(p, nr, arg);
 	case SYS_arch_prctl:
 		return set_arch_prctl(t, arg);
