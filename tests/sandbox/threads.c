@@ -22,6 +22,7 @@
 #include <asm/prctl.h>
 #include <errno.h>
 #include <linux/futex.h>
+#include <linux/sched.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <setjmp.h>
@@ -616,6 +617,28 @@ static const char *error_of(long ret)
 	return ret < 0 ? strerror(errno) : "no error";
 }
 
+/* clone3() as glibc calls it, and its argument errors. */
+static void clone3_errors(void)
+{
+	struct { struct clone_args args; uint64_t more; } a = {
+		.args = { .flags = CLONE_VM | CLONE_THREAD, .exit_signal = 0 },
+	};
+	const char *small, *half_stack, *signal_with_thread, *more;
+
+	small = error_of(syscall(SYS_clone3, &a.args, 32));
+	a.args.stack = 4096;
+	half_stack = error_of(syscall(SYS_clone3, &a.args, sizeof(a.args)));
+	a.args.stack = 0;
+	a.args.flags |= CLONE_SIGHAND;
+	a.args.exit_signal = SIGCHLD;
+	signal_with_thread = error_of(syscall(SYS_clone3, &a.args, sizeof(a.args)));
+	a.args = (struct clone_args){ .flags = CLONE_VFORK, .exit_signal = SIGCHLD };
+	a.more = 1;
+	more = error_of(syscall(SYS_clone3, &a, sizeof(a)));
+	say("clone3: a short struct: %s; a stack without its size: %s; a thread's exit "
+	    "signal: %s; an unknown field set: %s\n", small, half_stack, signal_with_thread, more);
+}
+
 static void futexes(void)
 {
 	static uint32_t word = 1;
@@ -985,6 +1008,7 @@ int main(int argc, char **argv)
 	detached();
 	signals();
 	futexes();
+	clone3_errors();
 	mappings();
 	fork_from_thread();
 	return failures != 0;

@@ -5,6 +5,8 @@
  * and nothing forks or executes inside hc_vm_call(). kernel_main() returns
  * for them (p->request); main() calls serve_request() and goes back in.
  *
+ * clone3 is clone with its arguments in a struct.
+ *
  * fork, clone without CLONE_VM: this process forks. The child has a copy of
  * the program's areas, at the same addresses, and of this process; it makes
  * a VM of its own over them and goes on where the parent was, with rax 0,
@@ -278,6 +280,36 @@ static long new_process(struct task *t, uint64_t flags, uint64_t stack, uint64_t
 	return copied_child(t, flags, stack, ptid, ctid, tls);
 }
 
+/*
+ * clone3(args, size): struct clone_args as clone() takes it, the stack's
+ * top from its base and size. What Linux adds to clone3 (pidfds, set_tid,
+ * cgroups, CLONE_CLEAR_SIGHAND) is -EINVAL here, as is any field this
+ * version does not know and that is not 0 (Linux's -E2BIG).
+ */
+static long clone3(struct task *t, uint64_t addr, uint64_t size)
+{
+	struct clone_args args = { 0 };
+	uint64_t known = sizeof(args), word;
+
+	if (size < CLONE_ARGS_SIZE_VER0 || size > PAGE_SIZE)
+		return -EINVAL;
+	if (copy_from_program(t, &args, addr, size < known ? size : known))
+		return -EFAULT;
+	for (uint64_t at = known; at + sizeof(word) <= size; at += sizeof(word)) {
+		if (copy_from_program(t, &word, addr + at, sizeof(word)))
+			return -EFAULT;
+		if (word)
+			return -E2BIG;
+	}
+	if (args.flags & CSIGNAL || args.exit_signal > NR_SIGNALS || args.pidfd || args.set_tid ||
+	    args.set_tid_size || args.cgroup || (!args.stack != !args.stack_size) ||
+	    (args.flags & (CLONE_THREAD | CLONE_PARENT) && args.exit_signal))
+		return -EINVAL;
+	return new_process(t, args.flags | args.exit_signal,
+			   args.stack ? args.stack + args.stack_size : 0, args.parent_tid,
+			   args.child_tid, args.tls);
+}
+
 /* What the hostcall-run that runs the new program starts from. */
 struct exec_state {
 	uint32_t magic;
@@ -447,6 +479,8 @@ long serve_request(struct task *t)
 		return new_process(t, CLONE_VM | CLONE_VFORK | SIGCHLD, 0, 0, 0, 0);
 	case SYS_clone:		/* flags, stack, parent_tid, child_tid, tls */
 		return new_process(t, arg[0], arg[1], arg[2], arg[3], arg[4]);
+	case SYS_clone3:
+		return clone3(t, arg[0], arg[1]);
 	case SYS_execve:
 		return execute(t, AT_FDCWD, arg[0], arg[1], arg[2], 0);
 	case SYS_execveat:

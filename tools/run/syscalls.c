@@ -198,7 +198,7 @@ static const int served[] = {
  * making one.
  */
 static const int requested[] = {
-	SYS_clone, SYS_fork, SYS_vfork, SYS_execve, SYS_execveat,
+	SYS_clone, SYS_clone3, SYS_fork, SYS_vfork, SYS_execve, SYS_execveat,
 };
 
 static bool listed(const int *list, size_t n, int nr)
