@@ -282,27 +282,33 @@ static long new_process(struct task *t, uint64_t flags, uint64_t stack, uint64_t
 
 /*
  * clone3(args, size): struct clone_args as clone() takes it, the stack's
- * top from its base and size. What Linux adds to clone3 (pidfds, set_tid,
- * cgroups, CLONE_CLEAR_SIGHAND) is -EINVAL here, as is any field this
- * version does not know and that is not 0 (Linux's -E2BIG).
+ * top from its base and size. What Linux adds to clone3 (CLONE_PIDFD,
+ * set_tid, CLONE_INTO_CGROUP, CLONE_CLEAR_SIGHAND) is -EINVAL here; a field
+ * this version does not know must be 0 (Linux's -E2BIG).
  */
 static long clone3(struct task *t, uint64_t addr, uint64_t size)
 {
 	struct clone_args args = { 0 };
 	uint64_t known = sizeof(args), word;
 
-	if (size < CLONE_ARGS_SIZE_VER0 || size > PAGE_SIZE)
+	if (size < CLONE_ARGS_SIZE_VER0)
 		return -EINVAL;
+	if (size > PAGE_SIZE)
+		return -E2BIG;
 	if (copy_from_program(t, &args, addr, size < known ? size : known))
 		return -EFAULT;
-	for (uint64_t at = known; at + sizeof(word) <= size; at += sizeof(word)) {
-		if (copy_from_program(t, &word, addr + at, sizeof(word)))
+	for (uint64_t at = known; at < size; at += sizeof(word)) {
+		uint64_t n = size - at < sizeof(word) ? size - at : sizeof(word);
+
+		word = 0;
+		if (copy_from_program(t, &word, addr + at, n))
 			return -EFAULT;
 		if (word)
 			return -E2BIG;
 	}
-	if (args.flags & CSIGNAL || args.exit_signal > NR_SIGNALS || args.pidfd || args.set_tid ||
-	    args.set_tid_size || args.cgroup || (!args.stack != !args.stack_size) ||
+	/* pidfd and cgroup count only with their flags, which new_process() refuses */
+	if (args.flags & (CSIGNAL | CLONE_DETACHED) || args.exit_signal > NR_SIGNALS ||
+	    args.set_tid || args.set_tid_size || (!args.stack != !args.stack_size) ||
 	    (args.flags & (CLONE_THREAD | CLONE_PARENT) && args.exit_signal))
 		return -EINVAL;
 	return new_process(t, args.flags | args.exit_signal,
