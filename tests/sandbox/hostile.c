@@ -585,16 +585,59 @@ static int case_robust_list(void)
 	return failed ? 1 : 0;
 }
 
+/*
+ * The fd table filled (open() until it fails): then neither pipe() nor
+ * dup() may give the program an fd, as ours are above it all. Exit 0 if
+ * each failed so.
+ */
+static int case_fds_full(void)
+{
+	int n = 0, fds[2], failed = 0;
+
+	while (open("/dev/null", O_RDONLY) >= 0)
+		n++;
+	if (errno != EMFILE) {
+		say("# open: %s after %d\n", strerror(errno), n);
+		failed++;
+	}
+	if (pipe(fds) == 0 || errno != EMFILE) {
+		say("# pipe: %s\n", failed ? strerror(errno) : "made, at the top of the table");
+		failed++;
+	}
+	if (dup(0) >= 0 || errno != EMFILE) {
+		say("# dup: not EMFILE\n");
+		failed++;
+	}
+	return failed ? 1 : 0;
+}
+
+/*
+ * mmap(MAP_SHARED) of fd @argv[2], a KVM vCPU's that the program was given
+ * (tests/sandbox/check): a kvm_run in the program's memory would let it
+ * steer a vCPU. Exit 0 if mmap refused it (ENODEV).
+ */
+static int case_mmap_vcpu(const char *fd)
+{
+	void *run = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, atoi(fd), 0);
+
+	if (run != MAP_FAILED || errno != ENODEV) {
+		say("# mmap of the vCPU's fd: %s\n", run != MAP_FAILED ? "mapped" : strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
 static const char *const cases[] = {
 	"pointers", "vmcall", "read-ring0", "write-ring0", "jump-ring0", "read-kernel", "null",
 	"hlt", "out", "int-pf", "stack-overflow", "ud2", "abort", "exec-data", "exec-stack", "exec-unprotected",
 	"sigreturn-garbage", "sigreturn-xstate", "sigreturn-ring0", "forkbomb",
 	"thread-read-ring0", "clone-stack-noncanonical", "clone-stack-ring0", "robust-list",
+	"fds-full", "mmap-vcpu",
 };
 
 int main(int argc, char **argv)
 {
-	const char *c = argc == 2 ? argv[1] : "";
+	const char *c = argc >= 2 ? argv[1] : "";
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(cases) && strcmp(c, cases[i]); i++)
@@ -610,6 +653,10 @@ int main(int argc, char **argv)
 		return case_vmcall();
 	if (!strcmp(c, "forkbomb"))
 		return case_forkbomb();
+	if (!strcmp(c, "fds-full"))
+		return case_fds_full();
+	if (!strcmp(c, "mmap-vcpu") && argc == 3)
+		return case_mmap_vcpu(argv[2]);
 	if (!strcmp(c, "abort"))
 		abort();
 	load_maps();

@@ -163,7 +163,6 @@ void make_vm(struct program *p)
 		if (filled[fd / 64] & 1ULL << (fd % 64))
 			close(fd);
 	}
-	memcpy(p->inherited_fds, before, sizeof(p->inherited_fds));
 	p->pid = getpid();
 }
 

@@ -20,8 +20,11 @@
  * (mem_call()); a pointer check needs no lock, as the areas never change.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 
 #include "sandbox.h"
@@ -234,16 +237,37 @@ static long brk_locked(struct program *p, uint64_t addr)
 	return addr;
 }
 
-static long mmap_locked(struct program *p, uint64_t addr, uint64_t len, int prot, int flags,
-			int fd, uint64_t offset)
+/*
+ * The file the program's @fd names, as an fd of ours (-1 for MAP_ANONYMOUS):
+ * one the program cannot renumber while it is mapped. Not one on anonymous
+ * inodes, as ours are (KVM's: a vCPU's kvm_run would be the program's), which
+ * the program cannot make, but may catch at a number of its own for the
+ * moment before we move it up (KVM_CREATE_VCPU takes the lowest free one).
+ */
+static long file_of(struct program *p, int flags, int fd)
+{
+	struct statfs fs;
+	long own;
+
+	if (flags & MAP_ANONYMOUS)
+		return -1;
+	if (fd_private(p, fd))
+		return -EBADF;
+	own = hc_syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, p->fd_floor);
+	if (own >= 0 && (hc_syscall(SYS_fstatfs, own, &fs) < 0 || fs.f_type == ANON_INODE_FS_MAGIC)) {
+		hc_syscall(SYS_close, own);
+		return -ENODEV;	/* as Linux for a file it cannot map */
+	}
+	return own;
+}
+
+/* mmap() of @fd, ours (or -1): placed, made by the host, recorded. */
+static long map(struct program *p, uint64_t addr, uint64_t len, int prot, int flags, long fd,
+		uint64_t offset)
 {
 	bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
 	long ret;
 
-	if (!len || flags & ~MMAP_FLAGS || (fixed && addr & (PAGE_SIZE - 1)))
-		return -EINVAL;
-	if (!(flags & MAP_ANONYMOUS) && fd_private(p, fd))
-		return -EBADF;
 	len = page_up(len);
 	if (!len)
 		return -ENOMEM;
@@ -270,6 +294,23 @@ static long mmap_locked(struct program *p, uint64_t addr, uint64_t len, int prot
 	if (flags & MAP_FIXED)	/* NOREPLACE replaced nothing */
 		remapped(p, addr, addr + len);
 	return addr;
+}
+
+static long mmap_locked(struct program *p, uint64_t addr, uint64_t len, int prot, int flags,
+			int fd, uint64_t offset)
+{
+	bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
+	long ret, file;
+
+	if (!len || flags & ~MMAP_FLAGS || (fixed && addr & (PAGE_SIZE - 1)))
+		return -EINVAL;
+	file = file_of(p, flags, fd);
+	if (file < -1)
+		return file;
+	ret = map(p, addr, len, prot, flags, file, offset);
+	if (file >= 0)
+		hc_syscall(SYS_close, file);
+	return ret;
 }
 
 static long munmap_locked(struct program *p, uint64_t addr, uint64_t len)

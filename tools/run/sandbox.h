@@ -117,8 +117,7 @@ struct program {
 
 	unsigned char allowed[NR_SYSCALLS];	/* by the policy */
 	unsigned long *count;		/* --stats: per number, NR_SYSCALLS + 1 for the rest; atomic */
-	int fd_floor;		/* this process's own fds are at or above it... */
-	uint64_t inherited_fds[16];	/* ...but for these, the program's from the start */
+	int fd_floor;		/* this process's own fds are at or above it */
 	int pid;
 	int root_pid;		/* the sandbox's first process: signal.c */
 	uint32_t xstate_size, mxcsr_mask;	/* ring 3's XSAVE layout: frame.c */

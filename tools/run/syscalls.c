@@ -259,13 +259,14 @@ bool refused(const struct program *p, int nr)
 	return !served_here(nr) && ((!find_rule(nr) && !served_by_host(nr)) || !p->allowed[nr]);
 }
 
-/* One of this process's own fds: at or above the floor, and not inherited. */
+/*
+ * One of this process's own fds: at or above the floor. One the program
+ * inherited up there is out of its reach too: were it closed, one of ours
+ * could take its number.
+ */
 bool fd_private(const struct program *p, long fd)
 {
-	unsigned long n = fd;
-
-	return n >= (unsigned long)p->fd_floor &&
-	       !(n < 1024 && p->inherited_fds[n / 64] & 1ULL << (n % 64));
+	return (unsigned long)fd >= (unsigned long)p->fd_floor;
 }
 
 /*
@@ -278,6 +279,26 @@ static long new_fd(const struct program *p, long fd)
 		return fd;
 	hc_syscall(SYS_close, fd);
 	return -EMFILE;
+}
+
+/*
+ * pipe(), pipe2(): made into our own array, so that the program cannot
+ * change which fds we look at; as new_fd(), both ends or neither.
+ */
+static long new_pipe(struct task *t, uint64_t fds, long flags)
+{
+	int fd[2];
+	long ret = hc_syscall(SYS_pipe2, fd, flags);
+
+	if (ret)
+		return ret;
+	ret = fd_private(t->p, fd[0]) || fd_private(t->p, fd[1]) ? -EMFILE :
+	      copy_to_program(t, fds, fd, sizeof(fd));
+	if (ret) {
+		hc_syscall(SYS_close, fd[0]);
+		hc_syscall(SYS_close, fd[1]);
+	}
+	return ret;
 }
 
 /* The iovecs, and the memory they describe, are the program's. */
@@ -462,6 +483,8 @@ static long forward(struct task *t, int nr, const uint64_t *arg)
 	if ((nr == SYS_readlink && read_exe_link(t, arg, &ret)) ||
 	    (nr == SYS_readlinkat && read_exe_link(t, arg + 1, &ret)))
 		return ret;
+	if (nr == SYS_pipe || nr == SYS_pipe2)
+		return new_pipe(t, arg[0], nr == SYS_pipe ? 0 : arg[1]);
 	ret = hc_syscall(nr, arg[0], arg[1], arg[2], arg[3], arg[4], arg[5]);
 	switch (nr) {
 	case SYS_open:
@@ -472,6 +495,7 @@ static long forward(struct task *t, int nr, const uint64_t *arg)
 		return new_fd(p, opened(ret, arg[2]));
 	case SYS_dup:
 		return new_fd(p, ret);
+
 	case SYS_fcntl:
 		return (int)arg[1] == F_DUPFD || (int)arg[1] == F_DUPFD_CLOEXEC ? new_fd(p, ret) : ret;
 	}
