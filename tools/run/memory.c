@@ -375,12 +375,19 @@ static long move(struct program *p, uint64_t addr, uint64_t old_len, uint64_t ne
 
 	if (!dest)
 		return -ENOMEM;
+	/*
+	 * What the target held goes first, as the host's MREMAP_FIXED unmaps
+	 * it before it may fail: the spans and the host agree either way.
+	 */
+	if (span_overlaps(p, dest, dest + new_len)) {
+		ret = unmap(p, dest, dest + new_len);
+		if (ret)
+			return ret;
+	}
 	ret = hc_syscall(SYS_mremap, addr, old_len, new_len,
 			 flags | MREMAP_MAYMOVE | MREMAP_FIXED, dest);
 	if (ret < 0) {
-		/* MREMAP_FIXED may have unmapped the target: reserve it again */
-		if (!span_overlaps(p, dest, dest + new_len))
-			unmap(p, dest, dest + new_len);
+		unmap(p, dest, dest + new_len);	/* reserved again, if it went */
 		return ret;
 	}
 	if (!(flags & MREMAP_DONTUNMAP))
