@@ -411,6 +411,30 @@ static long exec_path(struct program *p, int dirfd, const char *name, int flags,
 	return 0;
 }
 
+/*
+ * The memfd made final: sealed, then read back. Until the seals, another
+ * thread of the program may have written to it, having caught its fd at
+ * the number memfd_create() gave (the lowest free one, which is the
+ * program's to use); what it holds must be what we wrote.
+ */
+static int seal(int fd, const char *data, size_t len)
+{
+	char buf[4096];
+	struct stat st;
+
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0 ||
+	    fstat(fd, &st) < 0 || (size_t)st.st_size != len)
+		return -EAGAIN;
+	for (size_t done = 0; done < len;) {
+		size_t n = len - done < sizeof(buf) ? len - done : sizeof(buf);
+
+		if (pread(fd, buf, n, done) != (ssize_t)n || memcmp(buf, data + done, n))
+			return -EAGAIN;
+		done += n;
+	}
+	return 0;
+}
+
 static long execute(struct task *t, int dirfd, uint64_t name_addr, uint64_t argv,
 		    uint64_t envp, int flags)
 {
@@ -454,7 +478,7 @@ static long execute(struct task *t, int dirfd, uint64_t name_addr, uint64_t argv
 	memcpy(state.allowed, p->allowed, sizeof(state.allowed));
 	memcpy(b.data, &state, sizeof(state));
 
-	fd = memfd_create("hostcall-run execve", 0);
+	fd = memfd_create("hostcall-run execve", MFD_ALLOW_SEALING);
 	ret = fd < 0 ? -errno : 0;
 	for (size_t done = 0; !ret && done < b.len;) {
 		ssize_t n = write(fd, b.data + done, b.len - done);
@@ -463,6 +487,8 @@ static long execute(struct task *t, int dirfd, uint64_t name_addr, uint64_t argv
 			ret = -errno;
 		done += n > 0 ? n : 0;
 	}
+	if (!ret)
+		ret = seal(fd, b.data, b.len);
 	free(b.data);
 	if (!ret) {
 		snprintf(fd_arg, sizeof(fd_arg), "%d", fd);
