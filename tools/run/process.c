@@ -58,20 +58,24 @@
 /* What the vfork() child starts from: a program and a task of its own. */
 struct vfork_start {
 	struct task *t;
-	uint64_t flags, stack, tls;
+	uint64_t flags, stack, ctid, tls;
 };
 
 /*
  * A new process's own state, in the child: one thread, nothing pending, its
  * own figures from its start, and the stack and TLS that clone() gave.
  */
-static void child_state(struct task *t, uint64_t flags, uint64_t stack, uint64_t tls)
+static void child_state(struct task *t, uint64_t flags, uint64_t stack, uint64_t ctid,
+			uint64_t tls)
 {
 	struct program *p = t->p;
 
 	p->nr_tasks = 1;
 	t->tid = p->pid;
 	t->caught = 0;
+	/* as Linux's copy_process() */
+	t->clear_child_tid = flags & CLONE_CHILD_CLEARTID ? ctid : 0;
+	t->robust_list = 0;
 	if (p->count)
 		memset(p->count, 0, (NR_SYSCALLS + 1) * sizeof(*p->count));
 	if (stack)
@@ -90,7 +94,7 @@ static int vfork_child(void *arg)
 	t->p->pid = getpid();
 	t->request = 0;
 	t->regs.rax = 0;
-	child_state(t, start->flags, start->stack, start->tls);
+	child_state(t, start->flags, start->stack, start->ctid, start->tls);
 	/* the program's mask: the parent blocked all */
 	hc_syscall(SYS_rt_sigprocmask, SIG_SETMASK, &t->sigmask, NULL, 8);
 	run_task(t);
@@ -132,6 +136,7 @@ static struct task *shared_child_task(struct task *parent)
 		*child_p = *p;
 		pthread_mutex_unlock(&p->lock);
 		pthread_mutex_init(&child_p->lock, NULL);
+		child_p->in_vfork = true;
 		child_p->count = NULL;
 		if (p->count)
 			child_p->count = malloc((NR_SYSCALLS + 1) * sizeof(*p->count));
@@ -150,7 +155,7 @@ static struct task *shared_child_task(struct task *parent)
 static long shared_child(struct task *t, uint64_t flags, uint64_t stack, uint64_t ptid,
 			 uint64_t ctid, uint64_t tls)
 {
-	struct vfork_start start = { .flags = flags, .stack = stack, .tls = tls };
+	struct vfork_start start = { .flags = flags, .stack = stack, .ctid = ctid, .tls = tls };
 	sigset_t all, old;
 	char *host_stack;
 	long pid;
@@ -253,7 +258,7 @@ static long copied_child(struct task *t, uint64_t flags, uint64_t stack, uint64_
 	fail_quietly = false;
 	if (write(ready[1], "", 1) != 1 || close(ready[1]) < 0)
 		_exit(EXIT_FAILURE);
-	child_state(t, flags, stack, tls);
+	child_state(t, flags, stack, ctid, tls);
 	pid = getpid();
 	if (flags & CLONE_CHILD_SETTID)
 		copy_to_program(t, ctid, &pid, sizeof(pid));

@@ -104,6 +104,8 @@ struct program {
 	struct hc_vm *vm;
 	unsigned int vm_flags;	/* hc_vm_create()'s */
 	bool want_hypercall;	/* --mode hypercall: fail without the hypercall */
+	bool in_vfork;		/* a vfork() child, in its parent's memory until it executes */
+	bool ending;		/* a thread ends the program: others leave it to it; atomic */
 	const char *name;
 	char exe[4096];		/* the program's file, absolute: /proc/self/exe for it */
 
