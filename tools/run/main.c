@@ -283,9 +283,18 @@ static const char *find_program(const char *name)
 	return found[0] ? found : name;
 }
 
-/* The program ended: so does this process, as it did. */
+/* The program ended: so does this process, as it did, once. */
 void end_program(struct program *p)
 {
+	sigset_t all;
+
+	if (__atomic_exchange_n(&p->ending, true, __ATOMIC_SEQ_CST)) {
+		/* another thread ends it (exit_group, a signal): it exits for all */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, NULL);
+		for (;;)
+			pause();
+	}
 	if (p->count)
 		print_stats(p);
 	finish(p);

@@ -32,8 +32,8 @@
 
 /* What a thread must share with its creator, as glibc's pthread_create() asks. */
 #define THREAD_FLAGS	(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD)
-#define THREAD_OPTIONS	(CSIGNAL | CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_SETTID | \
-			 CLONE_CHILD_CLEARTID | CLONE_DETACHED)
+#define THREAD_OPTIONS	(CSIGNAL | CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID | \
+			 CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CLONE_DETACHED)
 /* Linux's bound on a robust list's length (ROBUST_LIST_LIMIT). */
 #define ROBUST_LIST_LIMIT	2048
 
@@ -100,8 +100,7 @@ static void *thread_main(void *arg)
 	start->ret = ret ? (ret == -EFAULT ? -EFAULT : -EAGAIN) : tid;
 	sem_post(&start->started);	/* @start is gone from here on */
 	if (ret) {
-		__atomic_fetch_sub(&t->p->nr_tasks, 1, __ATOMIC_SEQ_CST);
-		task_free(t);
+		task_free(t);	/* its creator, alive, gives its place back */
 		return NULL;
 	}
 	/* the program's mask for it: its creator blocked all */
@@ -123,6 +122,12 @@ long new_thread(struct task *parent, uint64_t flags, uint64_t stack, uint64_t pt
 
 	if ((flags & THREAD_FLAGS) != THREAD_FLAGS || flags & ~(THREAD_FLAGS | THREAD_OPTIONS))
 		return -EINVAL;
+	/*
+	 * Not in a vfork() child, whose threads would share the parent's memory
+	 * and libc (our TLS is its thread's) with the parent's threads.
+	 */
+	if (p->in_vfork)
+		return -EAGAIN;
 	if (flags & CLONE_SETTLS && tls >= USER_END)	/* as Linux */
 		return -EPERM;
 	if ((flags & CLONE_PARENT_SETTID && !inside(p, ptid, sizeof(int))) ||
@@ -168,6 +173,8 @@ long new_thread(struct task *parent, uint64_t flags, uint64_t stack, uint64_t pt
 	while (sem_wait(&start.started) < 0 && errno == EINTR)
 		;
 	sem_destroy(&start.started);
+	if (start.ret < 0)
+		__atomic_fetch_sub(&p->nr_tasks, 1, __ATOMIC_SEQ_CST);
 	return start.ret;
 }
 
@@ -257,11 +264,11 @@ void task_exit(struct task *t)
 		p->exit_status = p->leader_status;
 		return;
 	}
-	/* The leader's host thread stays, as Linux keeps the leader: our pid goes on. */
-	if (t->tid == p->pid) {
-		for (;;)
-			pause();
-	}
+	/*
+	 * The host thread ends too, the leader's as well (our pid goes on, as
+	 * Linux keeps the leader), so that the host hands the PI futexes it
+	 * holds to their waiters.
+	 */
 	task_free(t);
 	pthread_exit(NULL);
 }
