@@ -60,9 +60,25 @@ static void release_vcpus(void *owner)
 	pthread_mutex_unlock(&vms_lock);
 }
 
+/*
+ * A fork() while another thread holds the list's lock (exiting, making a
+ * VM) would leave the child's copy held: the child's first hc_vm_create()
+ * or hc_vm_destroy() would wait for ever.
+ */
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&vms_lock);
+}
+
+static void fork_done(void)
+{
+	pthread_mutex_unlock(&vms_lock);
+}
+
 static void make_exit_key(void)
 {
 	pthread_key_create(&exit_key, release_vcpus);
+	pthread_atfork(fork_prepare, fork_done, fork_done);
 }
 
 /* This thread's owner number; from now on its exit gives its vCPUs back. */
@@ -121,6 +137,7 @@ struct hc_vcpu *hc_thread_vcpu(struct hc_vm *vm, bool make)
 
 void hc_thread_add_vm(struct hc_vm *vm)
 {
+	pthread_once(&exit_key_once, make_exit_key);
 	pthread_mutex_lock(&vms_lock);
 	vm->next = vms;
 	vms = vm;
