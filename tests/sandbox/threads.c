@@ -5,7 +5,8 @@
  * a vCPU of its own: join, a condition variable, TLS, robust mutexes whose
  * owner exits, per-thread signal masks, pthread_kill, sigwait, a thread's
  * own exit beside exit_group, detached threads, fork from a thread, futexes,
- * and memory changed by one thread while another uses it.
+ * a priority-inheritance mutex, clone3's errors, and memory changed by one
+ * thread while another uses it.
  *
  *   sandbox-threads             the checks; exit 0 if all held, else 1
  *   sandbox-threads main-exits  main calls pthread_exit holding a robust
@@ -228,6 +229,51 @@ static void tls(void)
 			good &= tls_at[i] != tls_at[j];
 	check(good && t_value == 99, "tls: %d threads, each its own initialised copy, errno "
 	      "and FS base; main's copy kept", TLS_THREADS);
+}
+
+/*
+ * A priority-inheritance mutex: its contended lock and unlock are the
+ * host's FUTEX_LOCK_PI and FUTEX_UNLOCK_PI, with our tids in the word.
+ */
+static struct {
+	pthread_mutex_t lock;
+	long count;
+} pi;
+
+static void *add_under_pi(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 1000; i++) {
+		pthread_mutex_lock(&pi.lock);
+		pi.count++;
+		pthread_mutex_unlock(&pi.lock);
+	}
+	return NULL;
+}
+
+static void pi_mutex(void)
+{
+	pthread_mutexattr_t attr;
+	pthread_t t[2];
+	int ret;
+
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_setprotocol(&attr, PTHREAD_PRIO_INHERIT);
+	pthread_mutex_init(&pi.lock, &attr);
+	pthread_mutexattr_destroy(&attr);
+	/* held while they start: their first lock waits in the host's FUTEX_LOCK_PI */
+	pthread_mutex_lock(&pi.lock);
+	for (int k = 0; k < 2; k++)
+		t[k] = start(add_under_pi, NULL);
+	usleep(10000);
+	pthread_mutex_unlock(&pi.lock);
+	for (int k = 0; k < 2; k++)
+		joined(t[k]);
+	ret = pthread_mutex_trylock(&pi.lock);
+	check(pi.count == 2000 && ret == 0,
+	      "PI mutex: 2 threads x 1000 locked increments, %ld; free after", pi.count);
+	pthread_mutex_unlock(&pi.lock);
+	pthread_mutex_destroy(&pi.lock);
 }
 
 static void robust_init(pthread_mutex_t *m)
@@ -1009,6 +1055,7 @@ int main(int argc, char **argv)
 	signals();
 	futexes();
 	clone3_errors();
+	pi_mutex();
 	mappings();
 	fork_from_thread();
 	return failures != 0;
