@@ -5,8 +5,8 @@
  * a vCPU of its own: join, a condition variable, TLS, robust mutexes whose
  * owner exits, per-thread signal masks, pthread_kill, sigwait, a thread's
  * own exit beside exit_group, detached threads, fork from a thread, futexes,
- * a priority-inheritance mutex, clone3's errors, and memory changed by one
- * thread while another uses it.
+ * a requeue, a priority-inheritance mutex, clone3's errors, and memory
+ * changed by one thread while another uses it.
  *
  *   sandbox-threads             the checks; exit 0 if all held, else 1
  *   sandbox-threads main-exits  main calls pthread_exit holding a robust
@@ -663,6 +663,44 @@ static const char *error_of(long ret)
 	return ret < 0 ? strerror(errno) : "no error";
 }
 
+/* Two waiters on one futex word, moved to another by FUTEX_CMP_REQUEUE. */
+static struct {
+	uint32_t from, to, go;
+} rq;
+
+static void *wait_to_requeue(void *arg)
+{
+	(void)arg;
+	while (!__atomic_load_n(&rq.go, __ATOMIC_SEQ_CST))
+		syscall(SYS_futex, &rq.from, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+	return NULL;
+}
+
+static void requeue(void)
+{
+	pthread_t t[2];
+	long moved = 0, woken;
+
+	for (int k = 0; k < 2; k++)
+		t[k] = start(wait_to_requeue, NULL);
+	/* until both wait: the count is of the waiters moved */
+	while (moved < 2) {
+		long n = syscall(SYS_futex, &rq.from, FUTEX_CMP_REQUEUE_PRIVATE, 0, 2, &rq.to, 0);
+
+		moved += n > 0 ? n : 0;
+		if (moved < 2)
+			usleep(1000);
+	}
+	__atomic_store_n(&rq.go, 1, __ATOMIC_SEQ_CST);
+	woken = syscall(SYS_futex, &rq.to, FUTEX_WAKE_PRIVATE, 2, NULL, NULL, 0);
+	/* one woken early (a signal) waits on the first word again: not a hang */
+	syscall(SYS_futex, &rq.from, FUTEX_WAKE_PRIVATE, 2, NULL, NULL, 0);
+	for (int k = 0; k < 2; k++)
+		joined(t[k]);
+	check(moved == 2 && woken == 2, "futex requeue: 2 waiters moved to a second word, "
+	      "%ld woken there", woken);
+}
+
 /* clone3() as glibc calls it, and its argument errors. */
 static void clone3_errors(void)
 {
@@ -1054,6 +1092,7 @@ int main(int argc, char **argv)
 	detached();
 	signals();
 	futexes();
+	requeue();
 	clone3_errors();
 	pi_mutex();
 	mappings();
