@@ -244,8 +244,9 @@ static void exit_robust_list(struct task *t)
 
 /*
  * Host side: the thread called exit(). What Linux does at a thread's
- * exit is done; the last thread ends the program, with the status of the
- * first thread's exit(), as Linux reports the leader's. Returns for that.
+ * exit is done; the last thread ends the program, with the status the
+ * leader (the thread whose tid is the pid) gave exit(), as Linux reports
+ * it. Returns for that.
  */
 void task_exit(struct task *t)
 {
