@@ -305,7 +305,7 @@ static long mmap_locked(struct program *p, uint64_t addr, uint64_t len, int prot
 	if (!len || flags & ~MMAP_FLAGS || (fixed && addr & (PAGE_SIZE - 1)))
 		return -EINVAL;
 	file = file_of(p, flags, fd);
-	if (file < -1)
+	if (file < 0 && !(flags & MAP_ANONYMOUS))
 		return file;
 	ret = map(p, addr, len, prot, flags, file, offset);
 	if (file >= 0)
