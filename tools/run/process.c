@@ -62,8 +62,38 @@ struct vfork_start {
 };
 
 /*
+ * What clone() checks of the TLS and the tid words it is given, for a
+ * process or a thread: 0, -EPERM or -EFAULT.
+ */
+long clone_checks(const struct program *p, uint64_t flags, uint64_t ptid, uint64_t ctid,
+		  uint64_t tls)
+{
+	if (flags & CLONE_SETTLS && tls >= USER_END)	/* as Linux */
+		return -EPERM;
+	if ((flags & CLONE_PARENT_SETTID && !inside(p, ptid, sizeof(int))) ||
+	    (flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID) && !inside(p, ctid, sizeof(int))))
+		return -EFAULT;
+	return 0;
+}
+
+/*
+ * What clone() gives a new task, a process's or a thread's, as Linux's
+ * copy_process(): the stack and TLS, the CLONE_CHILD_CLEARTID word, and no
+ * robust list until it sets one.
+ */
+void clone_task(struct task *t, uint64_t flags, uint64_t stack, uint64_t ctid, uint64_t tls)
+{
+	if (stack)
+		t->regs.rsp = stack;
+	if (flags & CLONE_SETTLS)
+		t->regs.fs_base = tls;
+	t->clear_child_tid = flags & CLONE_CHILD_CLEARTID ? ctid : 0;
+	t->robust_list = 0;
+}
+
+/*
  * A new process's own state, in the child: one thread, nothing pending, its
- * own figures from its start, and the stack and TLS that clone() gave.
+ * own figures from its start, and what clone() gave.
  */
 static void child_state(struct task *t, uint64_t flags, uint64_t stack, uint64_t ctid,
 			uint64_t tls)
@@ -73,15 +103,9 @@ static void child_state(struct task *t, uint64_t flags, uint64_t stack, uint64_t
 	p->nr_tasks = 1;
 	t->tid = p->pid;
 	t->caught = 0;
-	/* as Linux's copy_process() */
-	t->clear_child_tid = flags & CLONE_CHILD_CLEARTID ? ctid : 0;
-	t->robust_list = 0;
 	if (p->count)
 		memset(p->count, 0, (NR_SYSCALLS + 1) * sizeof(*p->count));
-	if (stack)
-		t->regs.rsp = stack;
-	if (flags & CLONE_SETTLS)
-		t->regs.fs_base = tls;
+	clone_task(t, flags, stack, ctid, tls);
 }
 
 static int vfork_child(void *arg)
@@ -243,14 +267,12 @@ static long copied_child(struct task *t, uint64_t flags, uint64_t stack, uint64_
 
 	/*
 	 * The child: the parent's VM is of no use here (KVM says -EIO), nor
-	 * are the fds of its other threads.
+	 * are the fds of its other threads: all of ours, at or above the
+	 * floor (fd_private()), below 1024 (main.c's MAX_FD).
 	 */
 	close(ready[0]);
 	hc_vm_destroy(p->vm);
-	for (int fd = p->fd_floor; fd < 1024; fd++) {
-		if (fd_private(p, fd))
-			close(fd);
-	}
+	close_range(p->fd_floor, 1023, 0);
 	fail_quietly = true;
 	make_vm(p);
 	if (task_pipe(t))
@@ -268,18 +290,16 @@ static long copied_child(struct task *t, uint64_t flags, uint64_t stack, uint64_
 static long new_process(struct task *t, uint64_t flags, uint64_t stack, uint64_t ptid,
 			uint64_t ctid, uint64_t tls)
 {
-	struct program *p = t->p;
+	long ret;
 
 	if (flags & CLONE_THREAD)
 		return new_thread(t, flags, stack, ptid, ctid, tls);
 	if (flags & ~PROCESS_CLONE_FLAGS || (flags & CSIGNAL) != SIGCHLD ||
 	    (flags & (CLONE_VM | CLONE_VFORK)) == CLONE_VM)
 		return -EINVAL;
-	if (flags & CLONE_SETTLS && tls >= USER_END)	/* as Linux */
-		return -EPERM;
-	if ((flags & CLONE_PARENT_SETTID && !inside(p, ptid, sizeof(int))) ||
-	    (flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID) && !inside(p, ctid, sizeof(int))))
-		return -EFAULT;
+	ret = clone_checks(t->p, flags, ptid, ctid, tls);
+	if (ret)
+		return ret;
 	if (flags & CLONE_VM)
 		return shared_child(t, flags, stack, ptid, ctid, tls);
 	return copied_child(t, flags, stack, ptid, ctid, tls);

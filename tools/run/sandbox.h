@@ -159,6 +159,9 @@ int check_executable(const char *path);
 
 /* process.c (host side) */
 long serve_request(struct task *t);
+long clone_checks(const struct program *p, uint64_t flags, uint64_t ptid, uint64_t ctid,
+		  uint64_t tls);
+void clone_task(struct task *t, uint64_t flags, uint64_t stack, uint64_t ctid, uint64_t tls);
 int exec_from(struct program *p, struct task *t, int fd, char ***argv, char ***envp);
 
 /* thread.c (host side) */

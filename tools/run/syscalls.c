@@ -495,7 +495,6 @@ static long forward(struct task *t, int nr, const uint64_t *arg)
 		return new_fd(p, opened(ret, arg[2]));
 	case SYS_dup:
 		return new_fd(p, ret);
-
 	case SYS_fcntl:
 		return (int)arg[1] == F_DUPFD || (int)arg[1] == F_DUPFD_CLOEXEC ? new_fd(p, ret) : ret;
 	}

@@ -128,11 +128,9 @@ long new_thread(struct task *parent, uint64_t flags, uint64_t stack, uint64_t pt
 	 */
 	if (p->in_vfork)
 		return -EAGAIN;
-	if (flags & CLONE_SETTLS && tls >= USER_END)	/* as Linux */
-		return -EPERM;
-	if ((flags & CLONE_PARENT_SETTID && !inside(p, ptid, sizeof(int))) ||
-	    (flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID) && !inside(p, ctid, sizeof(int))))
-		return -EFAULT;
+	ret = clone_checks(p, flags, ptid, ctid, tls);
+	if (ret)
+		return ret;
 	if (__atomic_add_fetch(&p->nr_tasks, 1, __ATOMIC_SEQ_CST) > MAX_TASKS) {
 		__atomic_fetch_sub(&p->nr_tasks, 1, __ATOMIC_SEQ_CST);
 		return -EAGAIN;
@@ -147,13 +145,8 @@ long new_thread(struct task *parent, uint64_t flags, uint64_t stack, uint64_t pt
 	}
 	memcpy(&t->regs, &parent->regs, sizeof(t->regs));
 	t->regs.rax = 0;
-	if (stack)
-		t->regs.rsp = stack;
-	if (flags & CLONE_SETTLS)
-		t->regs.fs_base = tls;
+	clone_task(t, flags, stack, ctid, tls);
 	t->sigmask = parent->sigmask;	/* and no altstack, as Linux for CLONE_VM */
-	if (flags & CLONE_CHILD_CLEARTID)
-		t->clear_child_tid = ctid;
 	start.t = t;
 	sem_init(&start.started, 0, 0);
 
