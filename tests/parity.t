@@ -15,6 +15,7 @@ cd "$(dirname "$0")/.." || exit 1
 
 . tests/lib/lab-tap.sh
 out=build/test-parity
+mkdir -p "$out"
 {
 	lab_tap "$out" intel default intel hostcall-parity >"$out/intel.tap" &
 	intel=$!
