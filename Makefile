@@ -178,7 +178,7 @@ series-builds: lab
 	tests/run "series-configs:tests/series-configs.t --full"
 
 clean:
-	rm -rf $(GUEST_BIN) $(BUILD)/lib $(BUILD)/run $(BUILD)/bench $(BUILD)/test-bench $(BUILD)/kernel $(BUILD)/selftests $(BUILD)/initramfs $(BUILD)/test-logs \
+	rm -rf $(GUEST_BIN) $(BUILD)/lib $(BUILD)/run $(BUILD)/bench $(BUILD)/test-* $(BUILD)/kernel $(BUILD)/selftests $(BUILD)/initramfs \
 		$(BUILD)/regress $(BUILD)/coverage
 	git -C $(BUILD)/linux worktree remove --force $(BUILD)/linux-base 2>/dev/null || true
 
