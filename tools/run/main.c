@@ -27,7 +27,6 @@
 #define EXIT_FAILED	125
 #define EXIT_CANNOT_RUN	126
 #define EXIT_NOT_FOUND	127
-#define MAX_FD		1024
 
 extern char **environ;
 

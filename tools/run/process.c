@@ -268,11 +268,11 @@ static long copied_child(struct task *t, uint64_t flags, uint64_t stack, uint64_
 	/*
 	 * The child: the parent's VM is of no use here (KVM says -EIO), nor
 	 * are the fds of its other threads: all of ours, at or above the
-	 * floor (fd_private()), below 1024 (main.c's MAX_FD).
+	 * floor (fd_private()).
 	 */
 	close(ready[0]);
 	hc_vm_destroy(p->vm);
-	close_range(p->fd_floor, 1023, 0);
+	close_range(p->fd_floor, MAX_FD - 1, 0);
 	fail_quietly = true;
 	make_vm(p);
 	if (task_pipe(t))

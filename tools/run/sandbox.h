@@ -98,6 +98,8 @@ struct task {
 
 /* The program's threads at once, at most: each has a vCPU and a pipe of ours. */
 #define MAX_TASKS	32
+/* The fd table we look at: our own fds lie below it, at its top (main.c). */
+#define MAX_FD		1024
 
 /* The program: what its threads share (a vfork() child has a copy). */
 struct program {
