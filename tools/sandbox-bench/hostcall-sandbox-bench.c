@@ -28,10 +28,10 @@
  * Each (job, way) runs --reps times; the median counts, as one slow run (a
  * first VM, a timer) should not. Every run's stdout goes to a file, so that
  * no terminal or serial port is in the time, and must equal the native run's
- * (its length and a digest of it), with status 0: a way that fails is reported so, never as a
- * figure, and the exit status is 1. If the kernel has no hypercall
- * (hostcall-run exits 125 saying so), that way is skipped. A table goes to
- * stdout; --csv FILE gets rows lab,way,job,reps,ns.
+ * (its length and a digest of it), with status 0: a way that fails is
+ * reported so, never as a figure, and the exit status is 1. If the kernel
+ * has no hypercall (hostcall-run exits 125 saying so), that way is skipped.
+ * A table goes to stdout; --csv FILE gets rows lab,way,job,reps,ns.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -315,7 +315,6 @@ static int run_once(enum job job, enum way way, long *ns)
 	return st;
 }
 
-/* Up to @max - 1 bytes of @path into @buf, NUL-terminated: its length, or -1. */
 /* FNV-1a of the file at @path, and its size in *@size (-1 if unreadable). */
 static uint64_t digest(const char *path, off_t *size)
 {
@@ -335,6 +334,7 @@ static uint64_t digest(const char *path, off_t *size)
 	return h;
 }
 
+/* Up to @max - 1 bytes of @path into @buf, NUL-terminated: its length, or -1. */
 static ssize_t slurp(const char *path, char *buf, size_t max)
 {
 	FILE *f = fopen(path, "r");
@@ -383,8 +383,8 @@ static void measure(const char *lab, enum job j, enum way w, long reps)
 			native_size[j] = size;
 		}
 		same = size >= 0 && size == native_size[j] && sum == native_digest[j];
-		slurp(OUT_FILE, out, sizeof(out));
 		if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) || !same) {
+			slurp(OUT_FILE, out, sizeof(out));
 			fprintf(stderr, "# FAILED: %s, %s: %s %d; stdout%s:\n%s# stderr:\n%s",
 				job_name[j], way_name[w], WIFSIGNALED(st) ? "signal" : "exit",
 				WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
