@@ -15,11 +15,4 @@ cd "$(dirname "$0")/.." || exit 1
 
 . tests/lib/lab-tap.sh
 out=build/test-parity
-mkdir -p "$out"
-{
-	lab_tap "$out" intel default intel hostcall-parity >"$out/intel.tap" &
-	intel=$!
-	lab_tap "$out" amd "$amd_kernel" "amd, $amd_kernel kernel" hostcall-parity
-	wait $intel
-	cat "$out/intel.tap"
-} | tests/lib/merge-tap
+lab_tap_both "$out" hostcall-parity | tests/lib/merge-tap

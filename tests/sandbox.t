@@ -63,10 +63,6 @@ echo 'int main(void) { return 0; }' |
 	fi
 	echo "@@status 0"
 	lab_tap_run_args=(--debian)
-	# The two labs at once: each emulator runs on a core of its own.
-	lab_tap "$out" intel default intel hostcall-run-check --small >"$out/intel.tap" &
-	intel=$!
-	lab_tap "$out" amd "$amd_kernel" "amd, $amd_kernel kernel" hostcall-run-check
-	wait $intel
-	cat "$out/intel.tap"
+	lab_tap_intel_args=(--small)
+	lab_tap_both "$out" hostcall-run-check
 } | tests/lib/merge-tap

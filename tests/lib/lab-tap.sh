@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
 # Sourced by the suites that run a TAP program of ours in the lab (parity,
-# stress): lab_tap DIR CPU KERNEL NAME CMD [ARG]... prints, for
+# stress, sandbox): lab_tap DIR CPU KERNEL NAME CMD [ARG]... prints, for
 # tests/lib/merge-tap, CMD's points from one boot as the run NAME, then a
 # kmemleak scan as a run of its own where the kernel has kmemleak (the
 # debug kernel), and the boot's time. A boot that fails (124 timeout, 125
@@ -38,4 +38,20 @@ lab_tap() {
 		tail -n 20 "$dir/$cpu.console"
 		echo "@@status $status"
 	fi
+}
+
+# lab_tap_both DIR CMD [ARG]...: lab_tap in both labs at once, each emulator
+# on a core of its own: the AMD lab under $amd_kernel, the Intel lab under
+# the default kernel with lab_tap_intel_args after CMD's. The AMD lab's runs
+# come first; the Intel lab's wait in DIR/intel.tap until then.
+lab_tap_intel_args=()
+lab_tap_both() {
+	local dir=$1 intel
+	shift
+	mkdir -p "$dir"
+	lab_tap "$dir" intel default intel "$@" "${lab_tap_intel_args[@]}" >"$dir/intel.tap" &
+	intel=$!
+	lab_tap "$dir" amd "$amd_kernel" "amd, $amd_kernel kernel" "$@"
+	wait $intel
+	cat "$dir/intel.tap"
 }
