@@ -587,12 +587,13 @@ static int case_robust_list(void)
 
 /*
  * The fd table filled (open() until it fails): then neither pipe() nor
- * dup() may give the program an fd, as ours are above it all. Exit 0 if
- * each failed so.
+ * dup() may give the program an fd, as ours are above it all; fork() works
+ * as natively. Exit 0 if each did so.
  */
 static int case_fds_full(void)
 {
-	int n = 0, fds[2], failed = 0;
+	int n = 0, fds[2], failed = 0, status;
+	pid_t child;
 
 	while (open("/dev/null", O_RDONLY) >= 0)
 		n++;
@@ -606,6 +607,14 @@ static int case_fds_full(void)
 	}
 	if (dup(0) >= 0 || errno != EMFILE) {
 		say("# dup: not EMFILE\n");
+		failed++;
+	}
+	child = fork();
+	if (child == 0)
+		_exit(7);
+	if (child < 0 || waitpid(child, &status, 0) != child || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 7) {
+		say("# fork: %s\n", child < 0 ? strerror(errno) : "not the child's status");
 		failed++;
 	}
 	return failed ? 1 : 0;

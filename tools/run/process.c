@@ -268,11 +268,14 @@ static long copied_child(struct task *t, uint64_t flags, uint64_t stack, uint64_
 	/*
 	 * The child: the parent's VM is of no use here (KVM says -EIO), nor
 	 * are the fds of its other threads: all of ours, at or above the
-	 * floor (fd_private()).
+	 * floor (fd_private()), but for ready[1], up there too when the
+	 * program's own fds fill the table below.
 	 */
 	close(ready[0]);
 	hc_vm_destroy(p->vm);
-	close_range(p->fd_floor, MAX_FD - 1, 0);
+	if (ready[1] > p->fd_floor)
+		close_range(p->fd_floor, ready[1] - 1, 0);
+	close_range(ready[1] >= p->fd_floor ? ready[1] + 1 : p->fd_floor, MAX_FD - 1, 0);
 	fail_quietly = true;
 	make_vm(p);
 	if (task_pipe(t))
